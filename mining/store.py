@@ -1,0 +1,200 @@
+"""The workspace: one DuckDB file that holds everything Faultline knows.
+
+Why a single file: a team can copy, back up or mail a workspace, and DuckDB gives us SQL where the
+data is (filtering, paging, grouping never pull rows into Python).
+
+Concurrency: DuckDB allows one read-write connection per file per process. Streamlit serves many
+browser sessions from one process on several threads, so the process keeps exactly one connection
+per workspace path (`Workspace.open`) and every caller works on its own `cursor()`, which DuckDB
+makes safe to use from its thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+WORKSPACE_ENV = "FAULTLINE_WORKSPACE"
+
+
+def default_workspace_path() -> Path:
+    """The workspace used when none is given: $FAULTLINE_WORKSPACE, else ~/.faultline/workspace.duckdb."""
+    env = os.environ.get(WORKSPACE_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".faultline" / "workspace.duckdb"
+
+
+# Numbered migrations. Append only: a workspace made by an older version is brought up to date by
+# running the migrations it has not seen, in order. Never edit a released migration.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "records, quarantine and the ingest log",
+        """
+        CREATE TABLE ingests (
+            ingest_id      VARCHAR PRIMARY KEY,
+            file           VARCHAR NOT NULL,
+            format         VARCHAR,
+            started_at     TIMESTAMPTZ NOT NULL,
+            finished_at    TIMESTAMPTZ,
+            rows_read      BIGINT NOT NULL DEFAULT 0,
+            rows_added     BIGINT NOT NULL DEFAULT 0,
+            rows_present   BIGINT NOT NULL DEFAULT 0,
+            rows_quarantined BIGINT NOT NULL DEFAULT 0,
+            rows_skipped   BIGINT NOT NULL DEFAULT 0,
+            mapping        JSON,
+            message        VARCHAR
+        );
+        CREATE TABLE records (
+            record_id      VARCHAR PRIMARY KEY,
+            source_id      VARCHAR,
+            source_format  VARCHAR NOT NULL,
+            source_file    VARCHAR NOT NULL,
+            source_line    BIGINT,
+            ingest_id      VARCHAR NOT NULL,
+            trace_id       VARCHAR,
+            parent_id      VARCHAR,
+            session_id     VARCHAR,
+            user_id        VARCHAR,
+            ts             TIMESTAMPTZ,
+            model          VARCHAR,
+            input_messages JSON,
+            cluster_text   VARCHAR,
+            response_text  VARCHAR,
+            tool_calls     JSON,
+            tools          JSON,
+            request_params JSON,
+            finish_reason  VARCHAR,
+            status         VARCHAR,
+            error          VARCHAR,
+            latency_ms     DOUBLE,
+            input_tokens   BIGINT,
+            output_tokens  BIGINT,
+            total_tokens   BIGINT,
+            token_note     VARCHAR,
+            feedback_score DOUBLE,
+            feedback_comment VARCHAR,
+            feedback       JSON,
+            expected_output VARCHAR,
+            metadata       JSON,
+            raw            VARCHAR NOT NULL
+        );
+        CREATE INDEX records_source_id ON records(source_id);
+        CREATE TABLE quarantine (
+            ingest_id  VARCHAR NOT NULL,
+            file       VARCHAR NOT NULL,
+            line       BIGINT,
+            reason     VARCHAR NOT NULL,
+            raw        VARCHAR,
+            quarantined_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE source_scores (
+            score_id       VARCHAR PRIMARY KEY,
+            source_format  VARCHAR NOT NULL,
+            trace_id       VARCHAR,
+            observation_id VARCHAR,
+            item           JSON NOT NULL,
+            ingest_id      VARCHAR NOT NULL
+        );
+        """,
+    ),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class WorkspaceError(Exception):
+    """A workspace that cannot be opened or used, with a message meant for a person."""
+
+
+class Workspace:
+    """One DuckDB workspace file, shared by every thread of this process."""
+
+    _open: dict[Path, "Workspace"] = {}
+    _open_lock = threading.Lock()
+
+    def __init__(self, path: Path, connection: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self._connection = connection
+        self.write_lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None) -> "Workspace":
+        """The process-wide workspace for `path`, created and migrated on first use."""
+        resolved = Path(path).expanduser().resolve() if path else default_workspace_path().resolve()
+        with cls._open_lock:
+            existing = cls._open.get(resolved)
+            if existing is not None:
+                return existing
+            if resolved.exists() and resolved.is_dir():
+                raise WorkspaceError(f"{resolved} is a folder; a workspace is a .duckdb file")
+            try:
+                resolved.parent.mkdir(parents=True, exist_ok=True)
+                connection = duckdb.connect(str(resolved))
+            except (duckdb.Error, OSError) as exc:
+                raise WorkspaceError(f"cannot open workspace {resolved}: {exc}") from exc
+            workspace = cls(resolved, connection)
+            workspace._migrate()
+            cls._open[resolved] = workspace
+            return workspace
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every open workspace (tests, and the CLI before it exits)."""
+        with cls._open_lock:
+            for workspace in cls._open.values():
+                workspace._connection.close()
+            cls._open.clear()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread; cheap, so take one per unit of work."""
+        return self._connection.cursor()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside one transaction: everything in the block lands, or nothing does."""
+        with self.write_lock:
+            cursor = self.cursor()
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            else:
+                cursor.execute("COMMIT")
+            finally:
+                cursor.close()
+
+    def schema_version(self) -> int:
+        row = self.cursor().execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    def _migrate(self) -> None:
+        cursor = self.cursor()
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+        )
+        applied = {row[0] for row in cursor.execute("SELECT version FROM schema_migrations").fetchall()}
+        newer = [version for version in applied if version > SCHEMA_VERSION]
+        if newer:
+            raise WorkspaceError(
+                f"workspace {self.path} was written by a newer Faultline (schema {max(newer)}, "
+                f"this version knows {SCHEMA_VERSION}); upgrade Faultline to open it"
+            )
+        for version, description, sql in MIGRATIONS:
+            if version in applied:
+                continue
+            with self.transaction() as tx:
+                tx.execute(sql)
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
+                    [version, description],
+                )
