@@ -104,8 +104,11 @@ class RowReader:
         self.container = container_of(path)
         self._size = max(path.stat().st_size, 1)
         self._raw_handle: IO[bytes] | None = None
+        self._parquet_fraction = 0.0
 
     def fraction_done(self) -> float:
+        if self.container == "parquet":
+            return self._parquet_fraction
         if self._raw_handle is None or self._raw_handle.closed:
             return 0.0
         try:
@@ -145,7 +148,9 @@ class RowReader:
 
         path = self.path
         temporary: str | None = None
-        if _head(path, 2).startswith(_GZIP_MAGIC):  # parquet needs random access: unpack first
+        with open(path, "rb") as probe:
+            compressed = probe.read(2) == _GZIP_MAGIC
+        if compressed:  # parquet needs random access: unpack to a temporary file first
             handle, temporary = tempfile.mkstemp(suffix=".parquet")
             with os.fdopen(handle, "wb") as out, gzip.open(path, "rb") as source:
                 shutil.copyfileobj(source, out)
@@ -160,8 +165,8 @@ class RowReader:
             for batch in parquet.iter_batches(batch_size=8192):
                 for value in batch.to_pylist():
                     number += 1
-                    self._parquet_progress = number / total
                     yield Row(number, json.dumps(value, ensure_ascii=False, default=str), value)
+                self._parquet_fraction = number / total
         finally:
             if temporary:
                 os.unlink(temporary)

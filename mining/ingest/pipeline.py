@@ -87,7 +87,9 @@ assert _RECORD_SCHEMA.names == RECORD_COLUMNS
 def preview_file(path: Path, format: str | None = None, mapping: ColumnMapping | None = None) -> FilePreview:
     """Sniff a file: container, detected shape, columns and the suggested mapping for tables."""
     reader = RowReader(path)
-    sample = [row.value for row in islice(iter(reader), SNIFF_ROWS) if row.error is None]
+    head = list(islice(iter(reader), SNIFF_ROWS))
+    sample = [row.value for row in head if row.error is None]
+    unreadable = [row for row in head if row.error]
     columns = sorted({key for value in sample if isinstance(value, dict) for key in value})
     name = format or detect_shape(sample)
     if name is None and reader.container in ("csv", "tsv", "parquet"):
@@ -95,10 +97,13 @@ def preview_file(path: Path, format: str | None = None, mapping: ColumnMapping |
     problems: list[str] = []
     chosen_mapping = None
     if name is None:
-        problems.append(
-            "Faultline does not recognise the shape of these rows; pick a format, or 'generic' and map the columns"
-            if sample else "the file holds no rows"
-        )
+        if sample:
+            problems.append("Faultline does not recognise the shape of these rows; "
+                            "pick a format, or 'generic' and map the columns")
+        elif unreadable:
+            problems.append(f"not a log Faultline can read: line {unreadable[0].line}: {unreadable[0].error}")
+        else:
+            problems.append("the file holds no rows")
     elif name == "generic":
         shape = GenericTableShape(ColumnMapping(dict(mapping.columns), mapping.feedback_scale, mapping.day_first)
                                   if mapping else None)
@@ -137,7 +142,7 @@ def ingest_file(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest one file. Problems with the whole file come back in `report.error`, never raised."""
-    report = IngestReport(file=str(path), format=format, ingest_id=uuid.uuid4().hex[:16])
+    report = IngestReport(file=str(path.resolve()), format=format, ingest_id=uuid.uuid4().hex[:16])
     started = datetime.now(timezone.utc)
     try:
         if not path.is_file():
@@ -188,7 +193,7 @@ def _stage_and_commit(cursor, shape: Shape, reader: RowReader, report: IngestRep
                     item.raw = row.raw
                 batch.append(item.as_row(source_file, row.line, report.ingest_id))
             else:
-                quarantined.append((report.ingest_id, str(reader.path), row.line, item, row.raw, now))
+                quarantined.append((report.ingest_id, str(reader.path.resolve()), row.line, item, row.raw, now))
         if len(batch) >= BATCH_ROWS:
             _flush(cursor, batch)
         if len(quarantined) >= BATCH_ROWS:

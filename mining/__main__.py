@@ -1,0 +1,225 @@
+"""The command line: `python -m mining [--workspace W] COMMAND ...`.
+
+This is a contract teams script against: options are only ever added, `--json` output only gains
+keys, and exit codes mean the same thing in every command:
+  0  it worked (quarantined lines are reported, not failures)
+  1  the work failed (a file could not be ingested, a record was not found)
+  2  the command line was wrong
+  3  the workspace could not be opened
+Errors are one line on stderr, starting with "error:".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from mining.store import Workspace, WorkspaceError, default_workspace_path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WORKSPACE = 0, 1, 2, 3
+
+
+class CommandFailed(Exception):
+    """The command could not do its work; the message is the one-line reason."""
+
+
+def _progress_bar(enabled: bool) -> tuple[Callable[[float, str], None], Callable[[], None]]:
+    """A (callback, close) pair drawing a progress bar on stderr, or doing nothing."""
+    if not enabled:
+        return (lambda fraction, message: None), (lambda: None)
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, file=sys.stderr, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+
+    def update(fraction: float, message: str) -> None:
+        bar.n = int(min(max(fraction, 0.0), 1.0) * 1000)
+        bar.set_postfix_str(message[-60:], refresh=False)
+        bar.refresh()
+
+    return update, bar.close
+
+
+def _print_reports(reports: list, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps([report.as_json() for report in reports], indent=2, default=str))
+    else:
+        for report in reports:
+            if report.error:
+                if len(reports) > 1:
+                    print(f"FAILED  {report.error}")
+                continue
+            print(
+                f"{report.file} [{report.format}]: {report.rows_read} rows read, {report.rows_added} added, "
+                f"{report.rows_present} already present, {report.rows_quarantined} quarantined"
+                + (f", {report.rows_skipped} skipped (not LLM calls)" if report.rows_skipped else "")
+                + (f", {report.scores_read} scores" if report.scores_read else "")
+            )
+            for sample in report.quarantine_samples[:5]:
+                print(f"  quarantined line {sample['line']}: {sample['reason']}")
+            if report.rows_quarantined > 5:
+                print(f"  ... see all with the Ingest page or the quarantine table")
+    failed = [report for report in reports if report.error]
+    if failed:
+        raise CommandFailed(failed[0].error + (f" (and {len(failed) - 1} more files failed)" if len(failed) > 1 else ""))
+    return EXIT_OK
+
+
+def command_ingest(workspace: Workspace, args: argparse.Namespace) -> int:
+    from mining.ingest.pipeline import ingest_paths
+    from mining.ingest.shapes import make_shape
+    from mining.ingest.shapes.generic import ColumnMapping
+
+    try:
+        mapping = ColumnMapping.parse(args.map) if args.map else None
+        if args.format:
+            make_shape(args.format)
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from exc
+    if mapping and args.format not in (None, "generic"):
+        raise CommandFailed("--map applies to --format generic only")
+    update, close = _progress_bar(not args.quiet and not args.json)
+    try:
+        reports = ingest_paths(workspace, [Path(p) for p in args.paths], format=args.format,
+                               mapping=mapping, progress=update)
+    except Exception as exc:  # a missing path is the usual cause
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        close()
+    if not reports:
+        raise CommandFailed(f"no log files found in {' '.join(args.paths)}")
+    return _print_reports(reports, args.json)
+
+
+def command_demo(workspace: Workspace, args: argparse.Namespace) -> int:
+    from mining import demo
+
+    if args.write:
+        path = demo.generate_demo(Path(args.write), seed=args.seed, calls=args.calls)
+        print(f"wrote {args.calls} demo calls to {path}")
+        return EXIT_OK
+    update, close = _progress_bar(not args.quiet and not args.json)
+    try:
+        reports = demo.load_demo(workspace, seed=args.seed, calls=args.calls, progress=update)
+    finally:
+        close()
+    return _print_reports(reports, args.json)
+
+
+def command_info(workspace: Workspace, args: argparse.Namespace) -> int:
+    from mining.summary import workspace_summary
+
+    summary = workspace_summary(workspace)
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+        return EXIT_OK
+    print(f"workspace   {summary['workspace']} (schema {summary['schema_version']})")
+    print(f"records     {summary['records']}")
+    print(f"quarantined {summary['quarantined']}")
+    if summary["first_ts"]:
+        print(f"time span   {summary['first_ts']} .. {summary['last_ts']}")
+    if summary["by_source"]:
+        print("per source:")
+        for row in summary["by_source"]:
+            print(f"  {row['records']:>8}  {row['format']:<16} {row['source_file']}")
+    if summary["quarantine_by_file"]:
+        print("quarantine per file:")
+        for file, count in summary["quarantine_by_file"].items():
+            print(f"  {count:>8}  {file}")
+    return EXIT_OK
+
+
+def command_show(workspace: Workspace, args: argparse.Namespace) -> int:
+    from mining.browse import get_record
+
+    record = get_record(workspace, args.id)
+    if record is None:
+        raise CommandFailed(f"no record with id {args.id!r}")
+    if args.json:
+        print(json.dumps(record, indent=2, default=str, ensure_ascii=False))
+        return EXIT_OK
+    print(f"record {record['record_id']} (source id {record['source_id']}) from {record['source_file']}:{record['source_line']}")
+    print(f"time {record['ts']}  model {record['model']}  status {record['status']}  finish {record['finish_reason']}")
+    for message in record.get("input_messages") or []:
+        print(f"[{message.get('role')}] {message.get('content') or ''}")
+        for call in message.get("tool_calls") or []:
+            print(f"    tool call {call.get('name')}({json.dumps(call.get('arguments'), ensure_ascii=False)})")
+    print(f"[response] {record.get('response_text') or ''}")
+    for call in record.get("tool_calls") or []:
+        print(f"    tool call {call.get('name')}({json.dumps(call.get('arguments'), ensure_ascii=False)})")
+    if record.get("error"):
+        print(f"error: {record['error']}")
+    if record.get("feedback"):
+        print(f"feedback score {record['feedback_score']}: {json.dumps(record['feedback'], ensure_ascii=False)}")
+    return EXIT_OK
+
+
+def _workspace_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--workspace", "-w", default=default, metavar="W",
+        help=f"workspace file (default: $FAULTLINE_WORKSPACE or {default_workspace_path()})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mining",
+        description="Faultline: turn production LLM logs into fine-tuning and evaluation data.",
+        epilog="Exit codes: 0 ok, 1 failed, 2 bad command line, 3 workspace unusable.",
+    )
+    _workspace_option(parser, None)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _workspace_option(sub, argparse.SUPPRESS)  # accepted before or after the command
+        sub.set_defaults(handler=handler)
+        return sub
+
+    ingest = add("ingest", command_ingest, "Load log files or folders into the workspace.")
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="log files or folders (JSONL, JSON, CSV, Parquet, .gz)")
+    ingest.add_argument("--format", "-f", help="skip detection: openai, otel, phoenix, langfuse, langfuse_scores, langsmith or generic")
+    ingest.add_argument("--map", "-m", action="append", metavar="FIELD=COLUMN",
+                        help="generic tables: map a column to a field (input, output, time, model, feedback, comment, "
+                             "expected_output, id, trace_id, session_id, user_id, system, error, latency_ms); "
+                             "also feedback_scale=thumbs|rating|score and day_first=true|false; repeatable")
+    ingest.add_argument("--json", action="store_true", help="print the per-file reports as JSON")
+    ingest.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    demo = add("demo", command_demo, "Load the built-in demo data (a support assistant's log) into the workspace.")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
+    demo.add_argument("--calls", type=int, default=3000, help="number of calls to generate")
+    demo.add_argument("--write", metavar="FILE", help="only write the demo log to FILE (JSONL), do not ingest")
+    demo.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    demo.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    info = add("info", command_info, "Show what the workspace holds: records per source and format, quarantine.")
+    info.add_argument("--json", action="store_true", help="one JSON object (keys include records, quarantined)")
+
+    show = add("show", command_show, "Show one record, by the id its source gave it or Faultline's record id.")
+    show.add_argument("id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="the whole record as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        workspace = Workspace.open(args.workspace)
+    except WorkspaceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_WORKSPACE
+    try:
+        return args.handler(workspace, args)
+    except CommandFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        Workspace.close_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

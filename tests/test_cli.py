@@ -1,0 +1,79 @@
+"""The command line contract: commands, --workspace everywhere, JSON output, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, env_workspace: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "FAULTLINE_WORKSPACE"}
+    if env_workspace:
+        env["FAULTLINE_WORKSPACE"] = str(env_workspace)
+    return subprocess.run([sys.executable, "-m", "mining", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_ingest_then_info_json(tmp_path, fixtures):
+    workspace = tmp_path / "w.duckdb"
+    result = cli("ingest", str(fixtures / "openai_chat.jsonl"), str(fixtures / "broken_openai_chat.jsonl"),
+                 "--workspace", str(workspace), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "36 added" in result.stdout and "4 quarantined" in result.stdout
+    assert "quarantined line 2: not valid JSON" in result.stdout
+    info = cli("--workspace", str(workspace), "info", "--json")
+    assert info.returncode == 0
+    summary = json.loads(info.stdout)
+    assert (summary["records"], summary["quarantined"]) == (36, 4)
+    assert summary["by_format"] == {"openai": 36}
+
+
+def test_workspace_from_the_environment_and_json_reports(tmp_path, fixtures):
+    workspace = tmp_path / "env.duckdb"
+    result = cli("ingest", str(fixtures / "generic_support_log.csv"), "--map", "input=question",
+                 "--map", "output=bot_answer", "--format", "generic", "--json", env_workspace=workspace)
+    assert result.returncode == 0, result.stderr
+    (report,) = json.loads(result.stdout)
+    assert (report["format"], report["rows_added"]) == ("generic", 36)
+    assert workspace.exists()
+
+
+def test_show_accepts_the_source_id(tmp_path, fixtures):
+    workspace = tmp_path / "w.duckdb"
+    cli("ingest", str(fixtures / "openai_chat.jsonl"), "-w", str(workspace), "-q")
+    shown = cli("show", "req_00011", "-w", str(workspace), "--json")
+    assert shown.returncode == 0, shown.stderr
+    record = json.loads(shown.stdout)
+    assert record["source_id"] == "req_00011" and record["tool_calls"][0]["name"] == "cancel_subscription"
+    text = cli("show", record["record_id"], "-w", str(workspace))
+    assert "Cancel my subscription now." in text.stdout
+    missing = cli("show", "nope", "-w", str(workspace))
+    assert missing.returncode == 1 and missing.stderr.strip() == "error: no record with id 'nope'"
+
+
+def test_failures_exit_non_zero_with_one_line(tmp_path):
+    workspace = tmp_path / "w.duckdb"
+    missing = cli("ingest", str(tmp_path / "nope.jsonl"), "-w", str(workspace), "-q")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().count("\n") == 0 and "no such file" in missing.stderr
+    not_log = tmp_path / "prose.csv"
+    not_log.write_bytes(b"\x00\x01\x02")
+    bad = cli("ingest", str(not_log), "-w", str(workspace), "-q")
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ")
+    usage = cli("ingest", "x", "--map", "inptu=q", "-w", str(workspace))
+    assert usage.returncode == 1 and "unknown field 'inptu'" in usage.stderr
+    no_command = cli()
+    assert no_command.returncode == 2
+    folder = cli("info", "-w", str(tmp_path))
+    assert folder.returncode == 3 and "folder" in folder.stderr
+
+
+def test_every_command_has_help():
+    for command in ("ingest", "demo", "info", "show"):
+        result = cli(command, "--help")
+        assert result.returncode == 0 and "--workspace" in result.stdout
