@@ -12,6 +12,7 @@ makes safe to use from its thread.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -113,6 +114,17 @@ class WorkspaceError(Exception):
     """A workspace that cannot be opened or used, with a message meant for a person."""
 
 
+def _open_problem(path: Path, exc: Exception) -> str:
+    """Why a workspace did not open, in words; DuckDB's lock error is the common case."""
+    text = str(exc)
+    if "lock" in text.lower():
+        holder = re.search(r"PID (\d+)", text)
+        who = f" (process {holder.group(1)})" if holder else ""
+        return (f"workspace {path} is open in another program{who}; close it there, "
+                "or give this command another --workspace")
+    return f"cannot open workspace {path}: {text}"
+
+
 class Workspace:
     """One DuckDB workspace file, shared by every thread of this process."""
 
@@ -138,7 +150,7 @@ class Workspace:
                 resolved.parent.mkdir(parents=True, exist_ok=True)
                 connection = duckdb.connect(str(resolved))
             except (duckdb.Error, OSError) as exc:
-                raise WorkspaceError(f"cannot open workspace {resolved}: {exc}") from exc
+                raise WorkspaceError(_open_problem(resolved, exc)) from exc
             workspace = cls(resolved, connection)
             workspace._migrate()
             cls._open[resolved] = workspace

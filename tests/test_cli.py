@@ -77,3 +77,18 @@ def test_every_command_has_help():
     for command in ("ingest", "demo", "info", "show"):
         result = cli(command, "--help")
         assert result.returncode == 0 and "--workspace" in result.stdout
+
+
+def test_a_workspace_held_by_another_process_gets_a_clear_message(tmp_path):
+    workspace = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+         str(workspace)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = cli("info", "-w", str(workspace))
+        assert result.returncode == 3
+        assert "is open in another program" in result.stderr and result.stderr.count("\n") == 1
+    finally:
+        holder.kill()
+        holder.wait()
