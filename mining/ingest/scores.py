@@ -12,13 +12,23 @@ from collections import defaultdict
 
 from mining.ingest.record import FeedbackItem, Record
 
+# Links by observation id, or by trace id for a score on a whole trace: two equality joins rather
+# than one join on an OR, which DuckDB cannot hash and would run as records x scores comparisons.
+# Then every score of each touched record, not only this ingest's: scores may come in several
+# files, and a record's feedback is rewritten whole.
 _JOIN = """
-    SELECT r.record_id, s.item
-    FROM records r JOIN source_scores s
-      ON r.source_format = 'langfuse'
-     AND (s.observation_id = r.source_id OR (s.observation_id IS NULL AND s.trace_id = r.trace_id))
-    WHERE r.ingest_id = ? OR s.ingest_id = ?
-    ORDER BY r.record_id, s.score_id
+    WITH links AS (
+        SELECT r.record_id, r.ingest_id AS record_ingest, s.score_id, s.item, s.ingest_id AS score_ingest
+        FROM records r JOIN source_scores s ON s.observation_id = r.source_id
+        WHERE r.source_format = 'langfuse' AND s.source_format = 'langfuse_scores'
+        UNION ALL
+        SELECT r.record_id, r.ingest_id, s.score_id, s.item, s.ingest_id
+        FROM records r JOIN source_scores s ON s.trace_id = r.trace_id
+        WHERE r.source_format = 'langfuse' AND s.source_format = 'langfuse_scores' AND s.observation_id IS NULL
+    )
+    SELECT record_id, item FROM links
+    WHERE record_id IN (SELECT record_id FROM links WHERE record_ingest = ? OR score_ingest = ?)
+    ORDER BY record_id, score_id
 """
 
 

@@ -74,8 +74,9 @@ class LangSmithRunShape:
         record.session_id = as_str(metadata.get("session_id") or metadata.get("thread_id")
                                    or metadata.get("conversation_id"))
         record.user_id = as_str(metadata.get("user_id") or metadata.get("userId"))
-        record.model = (as_str(invocation.get("model") or invocation.get("model_name")) or record.model
-                        or as_str(inputs.get("model")) or as_str(metadata.get("ls_model_name")))
+        # The requested model wins over the one the response names, as in the OpenAI shape.
+        record.model = (as_str(invocation.get("model") or invocation.get("model_name") or inputs.get("model"))
+                        or record.model or as_str(metadata.get("ls_model_name")))
         # wrap_openai logs the create() arguments as inputs: the parameters beside the messages.
         params = {**(_params_of(inputs) if "messages" in inputs else {}), **_params_of(invocation)}
         record.request_params = params or None
