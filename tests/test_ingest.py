@@ -138,3 +138,17 @@ def test_a_mapping_naming_a_missing_column_is_refused(workspace, fixtures):
                          format="generic", mapping=ColumnMapping({"input": "nope"}))
     assert report.error and "'nope'" in report.error
     assert count(workspace, "SELECT count(*) FROM records") == 0
+
+
+def test_a_bad_span_is_quarantined_alone_and_its_neighbours_ingested(workspace, fixtures, tmp_path):
+    export = json.loads((fixtures / "otel_genai_traces.json").read_text())
+    spans = export["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    llm_spans = [span for span in spans if any(a["key"] == "gen_ai.operation.name" for a in span["attributes"])]
+    llm_spans[0]["startTimeUnixNano"] = "yesterday"
+    path = tmp_path / "traces.json"
+    path.write_text(json.dumps(export))
+    report = ingest_file(workspace, path)
+    assert (report.format, report.rows_added, report.rows_quarantined) == ("otel", len(llm_spans) - 1, 1)
+    reason, raw = workspace.cursor().execute("SELECT reason, raw FROM quarantine").fetchone()
+    assert llm_spans[0]["spanId"] in reason and "startTimeUnixNano" in reason
+    assert json.loads(raw)["spanId"] == llm_spans[0]["spanId"]

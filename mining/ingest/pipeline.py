@@ -193,7 +193,8 @@ def _stage_and_commit(cursor, shape: Shape, reader: RowReader, report: IngestRep
                     item.raw = row.raw
                 batch.append(item.as_row(source_file, row.line, report.ingest_id))
             else:
-                quarantined.append((report.ingest_id, str(reader.path.resolve()), row.line, item, row.raw, now))
+                quarantined.append((report.ingest_id, str(reader.path.resolve()), row.line, str(item),
+                                    getattr(item, "raw", None) or row.raw, now))
         if len(batch) >= BATCH_ROWS:
             _flush(cursor, batch)
         if len(quarantined) >= BATCH_ROWS:
@@ -222,8 +223,8 @@ def _stage_and_commit(cursor, shape: Shape, reader: RowReader, report: IngestRep
     cursor.execute("DROP TABLE staged_scores")
 
 
-def _parse_row(shape: Shape, row: Row, report: IngestReport) -> Iterator[Record | SourceScore | str]:
-    """The row's records and scores; a string is a quarantine reason."""
+def _parse_row(shape: Shape, row: Row, report: IngestReport) -> Iterator[Record | SourceScore | BadRow | str]:
+    """The row's records and scores; a string or a BadRow is a reason to quarantine."""
     if row.error:
         report.rows_quarantined += 1
         yield row.error
@@ -241,6 +242,7 @@ def _parse_row(shape: Shape, row: Row, report: IngestReport) -> Iterator[Record 
     if not items:
         report.rows_skipped += 1
         return
+    report.rows_quarantined += sum(1 for item in items if isinstance(item, BadRow))
     yield from items
 
 

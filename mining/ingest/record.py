@@ -28,7 +28,16 @@ JSON_COLUMNS = {"input_messages", "tool_calls", "tools", "request_params", "feed
 
 
 class BadRow(Exception):
-    """One input row that cannot become a record; the message is shown to a person in quarantine."""
+    """One input row that cannot become a record; the message is shown to a person in quarantine.
+
+    Raised for a whole row. A shape whose row holds many calls (an OTLP export holds many spans)
+    returns a `BadRow` in its results instead, with `raw` set to the bad part, so that one bad
+    span is quarantined while the good spans of the same row are still ingested.
+    """
+
+    def __init__(self, reason: str, raw: str | None = None) -> None:
+        super().__init__(reason)
+        self.raw = raw
 
 
 @dataclass
