@@ -31,7 +31,7 @@ _FEEDBACK_CLAUSES: dict[str, str | None] = {
     "none": "feedback_score IS NULL",
 }
 
-_HAS_ERROR = "(error IS NOT NULL OR status = 'error')"
+_HAS_ERROR = "(error IS NOT NULL OR coalesce(status, '') = 'error')"
 
 # The user's text as one string: each message's content, one per line.
 _INPUT_TEXT = "array_to_string(json_extract_string(input_messages, '$[*].content'), chr(10))"

@@ -1,0 +1,39 @@
+"""Faultline's app: `streamlit run app.py [-- --workspace W]`.
+
+This file only sets the page up, draws the sidebar (workspace, reviewer) and hands over to the
+page the user picked; each page lives in pages/ and calls into mining/ for everything it does.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+
+
+def default_reviewer() -> str:
+    """The signed-in user's name or email when login is configured; otherwise left for the user."""
+    user = st.user.to_dict()
+    if not user.get("is_logged_in"):
+        return ""
+    return str(user.get("name") or user.get("email") or "")
+
+
+def sidebar() -> None:
+    """Workspace path and reviewer name, kept in session state so every page sees them."""
+    st.session_state.setdefault(ui.WORKSPACE_KEY, ui.initial_workspace_path())
+    st.session_state.setdefault(ui.REVIEWER_KEY, default_reviewer())
+    with st.sidebar:
+        st.text_input("Workspace", key=ui.WORKSPACE_KEY, help="The DuckDB file that holds this workspace.")
+        st.text_input("Reviewer", key=ui.REVIEWER_KEY, placeholder="your name",
+                      help="Recorded with every review you make.")
+
+
+st.set_page_config(page_title="Faultline", layout="wide")
+sidebar()
+st.navigation([
+    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
+    st.Page("pages/ingest.py", title="Ingest", icon=":material/upload_file:"),
+    st.Page("pages/records.py", title="Records", icon=":material/table_rows:"),
+    st.Page("pages/quarantine.py", title="Quarantine", icon=":material/report:"),
+]).run()

@@ -1,0 +1,25 @@
+"""Quarantine: the lines Faultline could not read, with the reason, so a format problem is easy to fix."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from mining.browse import count_quarantine, list_quarantine
+from mining.summary import workspace_summary
+
+PAGE_SIZE = 50
+PAGE_KEY = "quarantine_page"
+
+workspace = ui.current_workspace()
+st.title("Quarantine")
+by_file = workspace_summary(workspace)["quarantine_by_file"]
+if not by_file:
+    st.info("No quarantined lines: every line ingested so far could be read.")
+else:
+    file = st.selectbox("File", [None, *by_file],
+                        format_func=lambda name: "All files" if name is None else f"{name} ({by_file[name]:,})")
+    page = ui.page_picker(count_quarantine(workspace, file), PAGE_SIZE, PAGE_KEY, "quarantined lines")
+    st.dataframe(list_quarantine(workspace, file, page, PAGE_SIZE), hide_index=True, column_config={
+        "file": "File", "line": st.column_config.NumberColumn("Line", format="%d"), "reason": "Reason",
+        "raw": st.column_config.TextColumn("Raw line", width="large"), "quarantined_at": "Quarantined at"})

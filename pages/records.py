@@ -1,0 +1,188 @@
+"""Records: filter, search and page through the calls, and read one in full.
+
+Everything a record holds came from a log and is untrusted, so it is shown only with st.text,
+st.code, st.json and st.dataframe (see ui.py).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+import ui
+from mining.browse import FilterOptions, RecordFilter, count_records, filter_options, get_record, list_records
+from mining.store import Workspace
+
+PAGE_SIZE = 50
+PAGE_KEY = "records_page"
+LAST_SELECTED_KEY = "records_last_selected"
+FEEDBACK_LABELS = {"any": "Any", "negative": "Negative", "positive": "Positive", "none": "No feedback"}
+TABLE_COLUMNS = {
+    "ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm", timezone="UTC"),
+    "request": st.column_config.TextColumn("Request", width=320),
+    "response": st.column_config.TextColumn("Response", width=320),
+    "feedback_score": st.column_config.NumberColumn("Feedback", format="%.2f", width="small"),
+    "error": st.column_config.TextColumn("Error", width="medium"),
+    "finish_reason": st.column_config.TextColumn("Finish", width="small"),
+    "model": st.column_config.TextColumn("Model"),
+    "status": st.column_config.TextColumn("Status", width="small"),
+    "source_file": st.column_config.TextColumn("Source file"),
+    "source_id": st.column_config.TextColumn("Source id"),
+}
+# Known roles get their own avatar; anything else a log calls a role is shown as text.
+AVATARS = {"user": None, "assistant": None, "system": ":material/settings:", "tool": ":material/build:"}
+
+
+def utc_day(value: datetime) -> date:
+    """The UTC day of a time: DuckDB hands times back in the machine's zone, the filter works in UTC."""
+    return value.astimezone(timezone.utc).date()
+
+
+def time_range(options: FilterOptions) -> tuple[datetime | None, datetime | None]:
+    """The chosen days as [since, until); the full span means no limit, so undated records stay in."""
+    if options.first_ts is None or options.last_ts is None:
+        return None, None
+    first, last = utc_day(options.first_ts), utc_day(options.last_ts)
+    days = st.date_input("Days (UTC)", value=(first, last), min_value=first, max_value=last)
+    if not isinstance(days, tuple) or len(days) != 2 or days == (first, last):
+        return None, None
+    since = datetime.combine(days[0], time(), tzinfo=timezone.utc)
+    return since, datetime.combine(days[1] + timedelta(days=1), time(), tzinfo=timezone.utc)
+
+
+def filters(options: FilterOptions) -> RecordFilter:
+    """The filter widgets, read into a RecordFilter."""
+    search = st.text_input("Search", placeholder="words in the request, the response or the conversation",
+                           key="records_search")
+    first_row = st.columns(3)
+    files = first_row[0].multiselect("Source file", options.source_files)
+    formats = first_row[1].multiselect("Format", options.formats)
+    models = first_row[2].multiselect("Model", options.models)
+    second_row = st.columns([2, 1, 1], vertical_alignment="bottom")
+    with second_row[0]:
+        since, until = time_range(options)
+    feedback = second_row[1].selectbox("Feedback", list(FEEDBACK_LABELS), format_func=FEEDBACK_LABELS.get)
+    errors_only = second_row[2].toggle("Errors only")
+    return RecordFilter(tuple(files), tuple(formats), tuple(models), since, until, feedback,
+                        True if errors_only else None, search)
+
+
+def record_table(rows: pl.DataFrame, table_key: str) -> str | None:
+    """The page of records as a table; returns the record_id of the selected row, if any."""
+    event = st.dataframe(rows, key=table_key, hide_index=True, on_select="rerun", selection_mode="single-row",
+                         column_config=TABLE_COLUMNS, column_order=list(TABLE_COLUMNS))
+    selected = event.selection.rows
+    return rows["record_id"][selected[0]] if selected and selected[0] < rows.height else None
+
+
+def record_to_open(selected: str | None) -> str | None:
+    """Which record to show: a new table selection wins and goes in the URL; else the URL's `record`.
+
+    Keeping it in the URL (?record=<record id or source id>) makes a record linkable.
+    """
+    if selected != st.session_state.get(LAST_SELECTED_KEY):
+        st.session_state[LAST_SELECTED_KEY] = selected
+        if selected:
+            st.query_params["record"] = selected
+        else:
+            st.query_params.pop("record", None)
+    return st.query_params.get("record")
+
+
+def show_conversation(record: dict[str, Any]) -> None:
+    """The call as a chat: the input messages, then the response (or the error)."""
+    for message in record["input_messages"] or []:
+        role = str(message.get("role"))
+        with st.chat_message(role if role in AVATARS else "other", avatar=AVATARS.get(role, ":material/help:")):
+            if role not in ("user", "assistant"):
+                st.text(role)
+            if message.get("tool_call_id"):
+                st.text(f"result of tool call {message['tool_call_id']}")
+            if message.get("content") is not None:
+                st.text(message["content"])
+            if message.get("tool_calls"):
+                st.caption("Tool calls")
+                st.json(message["tool_calls"])
+    with st.chat_message("assistant"):
+        if record["response_text"] is not None:
+            st.text(record["response_text"])
+        if record["tool_calls"]:
+            st.caption("Tool calls")
+            st.json(record["tool_calls"])
+        if record["error"]:
+            st.error(ui.plain(record["error"]))
+        if record["response_text"] is None and not record["tool_calls"] and not record["error"]:
+            st.text("(no response logged)")
+    if record["expected_output"] is not None:
+        st.text("Expected output")
+        st.code(record["expected_output"], language=None, wrap_lines=True)
+
+
+def show_feedback(record: dict[str, Any]) -> None:
+    """The normalised score first (what the failure signals use), then what the source gave."""
+    score = record["feedback_score"]
+    st.metric("Feedback score (0 = bad, 1 = good)", "–" if score is None else f"{score:.2f}")
+    if record["feedback_comment"]:
+        st.text(record["feedback_comment"])
+    if record["feedback"]:
+        st.json(record["feedback"])
+
+
+def call_details(record: dict[str, Any]) -> dict[str, Any]:
+    """Everything about the call that is not conversation, feedback or the raw line."""
+    skip = {"input_messages", "cluster_text", "response_text", "feedback", "feedback_score", "feedback_comment",
+            "expected_output", "raw"}
+    return {key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in record.items() if key not in skip and value is not None}
+
+
+def show_raw_line(raw: str) -> None:
+    """The line exactly as logged, pretty-printed when it is JSON."""
+    try:
+        st.code(json.dumps(json.loads(raw), indent=2, ensure_ascii=False), language="json", wrap_lines=True)
+    except ValueError:
+        st.code(raw, language=None, wrap_lines=True)
+
+
+def record_detail(workspace: Workspace, key: str) -> None:
+    """One record in full, in tabs: the chat first, since that is what a reviewer reads."""
+    record = get_record(workspace, key)
+    if record is None:
+        st.warning(ui.plain(f"No record has the id {key}."))
+        return
+    st.subheader("Record")
+    when = record["ts"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if record["ts"] else None
+    st.text(" · ".join(str(part) for part in (
+        record["source_id"] or record["record_id"], when, record["model"], record["source_file"]) if part))
+    tabs = st.tabs(["Conversation", "Tool calls", "Feedback", "Details", "Raw line"])
+    with tabs[0]:
+        show_conversation(record)
+    with tabs[1]:
+        st.json({"tool_calls": record["tool_calls"], "tools": record["tools"]})
+    with tabs[2]:
+        show_feedback(record)
+    with tabs[3]:
+        st.json(call_details(record))
+    with tabs[4]:
+        show_raw_line(record["raw"])
+
+
+workspace = ui.current_workspace()
+st.title("Records")
+options = filter_options(workspace)
+if not options.source_files:
+    st.info("No records yet: ingest logs on the Ingest page, or load the demo data from the Overview.")
+else:
+    record_filter = filters(options)
+    page = ui.page_picker(count_records(workspace, record_filter), PAGE_SIZE, PAGE_KEY, "matching records")
+    rows = list_records(workspace, record_filter, page, PAGE_SIZE)
+    # A fresh table per page and filter, so a selection never points at a row of another page.
+    selected = record_table(rows, f"records_table_{page}_{abs(hash(record_filter))}")
+    opened = record_to_open(selected)
+    if opened:
+        st.divider()
+        record_detail(workspace, opened)
