@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mining.ingest import pipeline
+from mining.ingest import fastpath_openai, pipeline
 from mining.ingest.pipeline import ingest_file, ingest_paths, preview_file
 from mining.ingest.shapes.generic import ColumnMapping
 
@@ -105,6 +105,7 @@ def test_an_ingest_that_breaks_half_way_leaves_the_workspace_untouched(workspace
 
     monkeypatch.setattr(pipeline, "BATCH_ROWS", 10)
     monkeypatch.setattr(pipeline, "_flush", flaky_flush)
+    monkeypatch.setattr(fastpath_openai, "ENABLED", False)  # the row-by-row path; test_fastpath covers the other
     with pytest.raises(OSError):
         ingest_file(workspace, fixtures / "openai_chat.jsonl")
     assert count(workspace, "SELECT count(*) FROM records") == before

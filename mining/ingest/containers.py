@@ -121,7 +121,7 @@ class RowReader:
             if self.container == "parquet":
                 yield from self._parquet_rows()
                 return
-            with self._open_binary() as binary:
+            with self.open_binary() as binary:
                 if self.container == "jsonl":
                     yield from _jsonl_rows(binary)
                 elif self.container == "json":
@@ -133,7 +133,8 @@ class RowReader:
         except (gzip.BadGzipFile, EOFError, zlib_error()) as exc:
             raise FileProblem(f"{self.path}: damaged gzip file: {exc}") from exc
 
-    def _open_binary(self) -> IO[bytes]:
+    def open_binary(self) -> IO[bytes]:
+        """The file's bytes, gunzipped if need be; `fraction_done` follows the compressed position."""
         raw = open(self.path, "rb")
         self._raw_handle = raw
         if raw.read(2) == _GZIP_MAGIC:
@@ -192,16 +193,19 @@ def _jsonl_rows(binary: IO[bytes]) -> Iterator[Row]:
         if number == 1 and raw_line.startswith(b"\xef\xbb\xbf"):
             raw_line = raw_line[3:]
         stripped = raw_line.strip()
-        if not stripped:
-            continue
-        text = _decode(stripped)
-        if text is None:
-            yield Row(number, stripped.decode("utf-8", "replace"), error="line is not valid UTF-8 text")
-            continue
-        try:
-            yield Row(number, text, json.loads(text))
-        except ValueError as exc:
-            yield Row(number, text, error=f"not valid JSON ({_json_problem(exc)})")
+        if stripped:
+            yield jsonl_row(number, stripped)
+
+
+def jsonl_row(number: int, stripped: bytes) -> Row:
+    """One non-blank JSONL line as a Row; shared with the vectorised reader so reasons match."""
+    text = _decode(stripped)
+    if text is None:
+        return Row(number, stripped.decode("utf-8", "replace"), error="line is not valid UTF-8 text")
+    try:
+        return Row(number, text, json.loads(text))
+    except ValueError as exc:
+        return Row(number, text, error=f"not valid JSON ({_json_problem(exc)})")
 
 
 def _json_problem(exc: ValueError) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 
 import pyarrow as pa
 
+from mining.ingest import fastpath_openai
 from mining.ingest.containers import FileProblem, Row, RowReader, list_log_files
 from mining.ingest.record import RECORD_COLUMNS, BadRow, Record, SourceScore
 from mining.ingest.scores import apply_source_scores
@@ -172,6 +173,9 @@ def ingest_file(
 
 def _stage_and_commit(cursor, shape: Shape, reader: RowReader, report: IngestReport,
                       progress: Progress | None) -> None:
+    if fastpath_openai.applies(shape, reader):  # same records, mapped in SQL: see the module
+        fastpath_openai.stage_and_commit(cursor, shape, reader, report, progress)
+        return
     cursor.execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT * FROM records LIMIT 0")
     cursor.execute(
         "CREATE OR REPLACE TEMP TABLE staged_scores (score_id VARCHAR, source_format VARCHAR, trace_id VARCHAR,"
