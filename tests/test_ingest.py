@@ -153,3 +153,10 @@ def test_a_bad_span_is_quarantined_alone_and_its_neighbours_ingested(workspace, 
     reason, raw = workspace.cursor().execute("SELECT reason, raw FROM quarantine").fetchone()
     assert llm_spans[0]["spanId"] in reason and "startTimeUnixNano" in reason
     assert json.loads(raw)["spanId"] == llm_spans[0]["spanId"]
+
+
+def test_re_ingesting_a_file_with_bad_lines_does_not_quarantine_them_twice(workspace, fixtures):
+    first = ingest_paths(workspace, [fixtures / "broken_openai_chat.jsonl"])[0]
+    second = ingest_paths(workspace, [fixtures / "broken_openai_chat.jsonl"])[0]
+    assert first.rows_quarantined == second.rows_quarantined == 4
+    assert count(workspace, "SELECT count(*) FROM quarantine") == 4

@@ -259,10 +259,26 @@ def _flush(cursor, batch: list[dict[str, Any]]) -> None:
     batch.clear()
 
 
+_QUARANTINE_SCHEMA = pa.schema([
+    ("ingest_id", pa.string()), ("file", pa.string()), ("line", pa.int64()), ("reason", pa.string()),
+    ("raw", pa.string()), ("quarantined_at", pa.timestamp("us", tz="UTC")),
+])
+
+
 def _flush_quarantine(cursor, quarantined: list[tuple], report: IngestReport) -> None:
+    """Keep the bad lines; a line already quarantined by an earlier ingest of the file is not kept twice."""
     if not quarantined:
         return
-    cursor.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)", quarantined)
+    columns = list(zip(*quarantined))
+    cursor.register("bad_lines", pa.Table.from_arrays(
+        [pa.array(column, type=field.type) for column, field in zip(columns, _QUARANTINE_SCHEMA)],
+        schema=_QUARANTINE_SCHEMA))
+    cursor.execute(
+        "INSERT INTO quarantine SELECT * FROM bad_lines b WHERE NOT EXISTS ("
+        " SELECT 1 FROM quarantine q WHERE q.file = b.file AND q.line IS NOT DISTINCT FROM b.line"
+        " AND q.reason = b.reason AND q.raw IS NOT DISTINCT FROM b.raw)"
+    )
+    cursor.unregister("bad_lines")
     room = 20 - len(report.quarantine_samples)
     report.quarantine_samples += [{"line": q[2], "reason": q[3], "raw": q[4][:500]} for q in quarantined[:room]]
     quarantined.clear()
