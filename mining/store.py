@@ -110,6 +110,81 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "failure signals, settings, the embedding cache and cluster runs",
+        """
+        CREATE TABLE settings (
+            key        VARCHAR PRIMARY KEY,
+            value      JSON NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE TABLE signal_rules (
+            name        VARCHAR PRIMARY KEY,
+            condition   VARCHAR NOT NULL,
+            description VARCHAR,
+            enabled     BOOLEAN NOT NULL DEFAULT true,
+            created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE TABLE signals (
+            record_id VARCHAR NOT NULL,
+            signal    VARCHAR NOT NULL,
+            value     DOUBLE,
+            detail    VARCHAR,
+            PRIMARY KEY (record_id, signal)
+        );
+        CREATE TABLE embeddings (
+            model_id  VARCHAR NOT NULL,
+            text_hash VARCHAR NOT NULL,
+            vector    FLOAT[] NOT NULL,
+            PRIMARY KEY (model_id, text_hash)
+        );
+        CREATE TABLE cluster_runs (
+            run_id      VARCHAR PRIMARY KEY,
+            started_at  TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ,
+            algorithm   VARCHAR NOT NULL,
+            model_id    VARCHAR NOT NULL,
+            scope       VARCHAR NOT NULL,
+            params      JSON,
+            n_points    BIGINT,
+            status      VARCHAR NOT NULL,
+            message     VARCHAR
+        );
+        CREATE TABLE clusters (
+            run_id       VARCHAR NOT NULL,
+            cluster_id   INTEGER NOT NULL,
+            name         VARCHAR,
+            keywords     JSON,
+            size         BIGINT,
+            failures     BIGINT,
+            failure_rate DOUBLE,
+            lift         DOUBLE,
+            first_seen   TIMESTAMPTZ,
+            last_seen    TIMESTAMPTZ,
+            weekly       JSON,
+            status       VARCHAR,
+            examples     JSON,
+            centroid     FLOAT[],
+            PRIMARY KEY (run_id, cluster_id)
+        );
+        CREATE TABLE cluster_names (
+            cluster_id INTEGER PRIMARY KEY,
+            name       VARCHAR NOT NULL,
+            renamed_by VARCHAR,
+            renamed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE TABLE cluster_members (
+            run_id      VARCHAR NOT NULL,
+            record_id   VARCHAR NOT NULL,
+            cluster_id  INTEGER NOT NULL,
+            x           DOUBLE,
+            y           DOUBLE,
+            probability DOUBLE,
+            PRIMARY KEY (run_id, record_id)
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
