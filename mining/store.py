@@ -70,7 +70,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             user_id        VARCHAR,
             ts             TIMESTAMPTZ,
             model          VARCHAR,
-            input_messages JSON,
+            input_messages JSON USING COMPRESSION zstd,
             cluster_text   VARCHAR,
             response_text  VARCHAR,
             tool_calls     JSON,
@@ -89,7 +89,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             feedback       JSON,
             expected_output VARCHAR,
             metadata       JSON,
-            raw            VARCHAR NOT NULL
+            raw            VARCHAR NOT NULL USING COMPRESSION zstd
         );
         CREATE INDEX records_source_id ON records(source_id);
         CREATE TABLE quarantine (

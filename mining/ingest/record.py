@@ -238,28 +238,27 @@ def type_name(value: Any) -> str:
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-def as_int(value: Any) -> int | None:
+def _number(value: Any) -> float | int | None:
+    """A number from a number or a numeric string; None for empty; BadRow for anything else."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise BadRow(f"expected a number, got {value!r}")
     if isinstance(value, (int, float)):
-        return int(value)
+        return value
     if isinstance(value, str) and _NUMERIC.match(value.strip()):
-        return int(float(value))
+        return float(value)
     raise BadRow(f"expected a number, got {value!r}")
+
+
+def as_int(value: Any) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)
 
 
 def as_float(value: Any) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise BadRow(f"expected a number, got {value!r}")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str) and _NUMERIC.match(value.strip()):
-        return float(value)
-    raise BadRow(f"expected a number, got {value!r}")
+    number = _number(value)
+    return None if number is None else float(number)
 
 
 def as_str(value: Any) -> str | None:
