@@ -35,5 +35,6 @@ st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
     st.Page("pages/ingest.py", title="Ingest", icon=":material/upload_file:"),
     st.Page("pages/records.py", title="Records", icon=":material/table_rows:"),
+    st.Page("pages/failures.py", title="Failures", icon=":material/flag:"),
     st.Page("pages/quarantine.py", title="Quarantine", icon=":material/report:"),
 ]).run()

@@ -15,6 +15,7 @@ import streamlit as st
 
 import ui
 from mining.browse import FilterOptions, RecordFilter, count_records, filter_options, get_record, list_records
+from mining.detect import signals_of
 from mining.store import Workspace
 
 PAGE_SIZE = 50
@@ -158,6 +159,8 @@ def record_detail(workspace: Workspace, key: str) -> None:
     when = record["ts"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if record["ts"] else None
     st.text(" · ".join(str(part) for part in (
         record["source_id"] or record["record_id"], when, record["model"], record["source_file"]) if part))
+    for signal in signals_of(workspace, record["record_id"]):
+        st.warning(ui.plain(f"{signal['label']}: {signal['detail'] or ''}"), icon=":material/flag:")
     tabs = st.tabs(["Conversation", "Tool calls", "Feedback", "Details", "Raw line"])
     with tabs[0]:
         show_conversation(record)
