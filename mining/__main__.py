@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from mining.embed import BACKENDS, TEXT_CHOICES
 from mining.store import Workspace, WorkspaceError, default_workspace_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WORKSPACE = 0, 1, 2, 3
@@ -156,6 +157,73 @@ def command_show(workspace: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_embed(workspace: Workspace, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from mining.embed import embed_records, embedding_settings, save_embedding_settings
+
+    given = {key: value for key, value in (("model", args.model), ("backend", args.backend), ("text", args.text),
+                                           ("max_seq_length", args.max_seq_length), ("batch_size", args.batch_size))
+             if value is not None}
+    try:
+        settings = replace(embedding_settings(workspace), **given)
+        settings.model_path  # a model folder that does not exist fails here, before any work
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from exc
+    if args.save:
+        save_embedding_settings(workspace, settings)
+    update, close = _progress_bar(not args.quiet and not args.json)
+    try:
+        report = embed_records(workspace, settings=settings, progress=update)
+    finally:
+        close()
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+        return EXIT_OK
+    print(f"{report.model_id} ({report.text}): {report.embedded} texts embedded, {report.cached} already cached, "
+          f"{report.records} records" + (f", {report.empty} without text" if report.empty else "")
+          + (f" ({report.texts_per_second:,.0f} texts/s)" if report.embedded else ""))
+    return EXIT_OK
+
+
+def command_detect(workspace: Workspace, args: argparse.Namespace) -> int:
+    from mining.detect import RULE_PREFIX, SIGNALS, detect
+
+    summary = detect(workspace)
+    if args.json:
+        print(json.dumps(summary.as_json(), indent=2))
+        return EXIT_OK
+    for name, count in summary.counts.items():
+        label = SIGNALS[name].label if name in SIGNALS else f"rule {name.removeprefix(RULE_PREFIX)}"
+        print(f"  {count:>8}  {label}")
+    share = f" ({summary.failures / summary.total:.1%})" if summary.total else ""
+    print(f"failures {summary.failures} of {summary.total} records{share}, in {summary.seconds:.2f} s")
+    return EXIT_OK
+
+
+def command_rules(workspace: Workspace, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from mining.detect import RULE_PREFIX, SignalSettingsError, add_rule, list_rules, remove_rule
+
+    try:
+        if args.rules_command == "add":
+            summary = add_rule(workspace, args.name, args.condition, args.description)
+            print(f"rule {args.name} saved; it flags {summary.counts.get(RULE_PREFIX + args.name.strip(), 0)} records")
+        elif args.rules_command == "remove":
+            remove_rule(workspace, args.name)
+            print(f"rule {args.name} removed")
+        elif args.json:
+            print(json.dumps([asdict(rule) for rule in list_rules(workspace)], indent=2))
+        else:
+            for rule in list_rules(workspace):
+                print(f"{rule.name}{'' if rule.enabled else ' (off)'}: {rule.condition}"
+                      + (f"  -- {rule.description}" if rule.description else ""))
+    except SignalSettingsError as exc:
+        raise CommandFailed(str(exc)) from exc
+    return EXIT_OK
+
+
 def _workspace_option(parser: argparse.ArgumentParser, default: Any) -> None:
     parser.add_argument(
         "--workspace", "-w", default=default, metavar="W",
@@ -198,9 +266,35 @@ def build_parser() -> argparse.ArgumentParser:
     info = add("info", command_info, "Show what the workspace holds: records per source and format, quarantine.")
     info.add_argument("--json", action="store_true", help="one JSON object (keys include records, quarantined)")
 
+    embed = add("embed", command_embed, "Embed the text of every record that has no cached vector yet.")
+    embed.add_argument("--model", help="all-MiniLM-L6-v2 (packaged, the default) or a local sentence-transformers folder")
+    embed.add_argument("--backend", choices=BACKENDS, help="how the model runs")
+    embed.add_argument("--text", choices=TEXT_CHOICES, help="what is embedded: the request (default), the response, or both")
+    embed.add_argument("--max-seq-length", type=int, metavar="N", help="tokens kept per text (default: the model's limit)")
+    embed.add_argument("--batch-size", type=int, metavar="N", help="texts per forward pass")
+    embed.add_argument("--save", action="store_true", help="make these options the workspace's embedding settings")
+    embed.add_argument("--json", action="store_true", help="print the report as JSON (keys include embedded, cached)")
+    embed.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
     show = add("show", command_show, "Show one record, by the id its source gave it or Faultline's record id.")
     show.add_argument("id", metavar="ID")
     show.add_argument("--json", action="store_true", help="the whole record as JSON")
+
+    detect = add("detect", command_detect, "Recompute the failure signals of every record; print records per signal.")
+    detect.add_argument("--json", action="store_true", help="one JSON object: total, failures, counts, seconds")
+
+    rules = add("rules", command_rules, "Manage SQL rules: your own failure signals over the records' columns.")
+    rule_commands = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    rule_add = rule_commands.add_parser("add", help="save a rule (replacing one of the same name) and re-detect")
+    rule_add.add_argument("name", metavar="NAME", help="letters, digits, '_' or '-'")
+    rule_add.add_argument("condition", metavar="CONDITION", help="a SQL boolean expression, e.g. \"latency_ms > 5000\"")
+    rule_add.add_argument("--description", "-d", help="what the rule catches, shown beside its count")
+    rule_list = rule_commands.add_parser("list", help="list the rules")
+    rule_list.add_argument("--json", action="store_true", help="a JSON list of name, condition, description, enabled")
+    rule_remove = rule_commands.add_parser("remove", help="delete a rule and re-detect")
+    rule_remove.add_argument("name", metavar="NAME")
+    for sub in (rule_add, rule_list, rule_remove):
+        _workspace_option(sub, argparse.SUPPRESS)
     return parser
 
 
