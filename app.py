@@ -36,5 +36,6 @@ st.navigation([
     st.Page("pages/ingest.py", title="Ingest", icon=":material/upload_file:"),
     st.Page("pages/records.py", title="Records", icon=":material/table_rows:"),
     st.Page("pages/failures.py", title="Failures", icon=":material/flag:"),
+    st.Page("pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
     st.Page("pages/quarantine.py", title="Quarantine", icon=":material/report:"),
 ]).run()

@@ -241,7 +241,7 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
-def _store_vectors(workspace: Workspace, model_id: str, hashes: list[str], vectors: np.ndarray) -> None:
+def store_vectors(workspace: Workspace, model_id: str, hashes: list[str], vectors: np.ndarray) -> None:
     """Write one chunk of vectors in one transaction; a text another run cached meanwhile is kept."""
     values = pa.array(vectors.reshape(-1), pa.float32())
     column = pa.FixedSizeListArray.from_arrays(values, vectors.shape[1]).cast(pa.list_(pa.float32()))
@@ -271,7 +271,7 @@ def embed_records(workspace: Workspace, record_ids: list[str] | None = None,
         load_model(settings)
     for chunk in _chunks(missing, CHUNK_TEXTS):
         vectors = encode([text for _, text in chunk], settings)
-        _store_vectors(workspace, settings.model_id, [text_hash for text_hash, _ in chunk], vectors)
+        store_vectors(workspace, settings.model_id, [text_hash for text_hash, _ in chunk], vectors)
         report.embedded += len(chunk)
         progress(report.embedded / len(missing), f"embedded {report.embedded:,} of {len(missing):,} texts")
     report.seconds = round(time.perf_counter() - started, 3)

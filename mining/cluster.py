@@ -1,0 +1,360 @@
+"""One clustering run: failures -> vectors -> failure modes with names, numbers, history and a map.
+
+Why the run is computed in memory and written in one transaction at the end: a run takes from
+seconds to a minute, the app keeps reading the previous run meanwhile, and a run that fails half
+way must leave that previous run as the latest, never a half-written one. The run row itself is
+written first (status 'running') and marked 'failed' with the reason if anything goes wrong, so
+the history says what happened.
+
+The stages are in their own modules: cluster_algorithms (reduce, cluster, attach, map),
+cluster_labels (keywords, names, examples), cluster_identity (ids and trends across runs). Reading
+runs back is cluster_views; nearest neighbours is similar.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+
+from mining.cluster_algorithms import (ALGORITHMS, NOISE, Assignment, attach_noise, centroids,
+                                       default_min_cluster_size, get_algorithm, map_coordinates,
+                                       neighbour_graph)
+from mining.cluster_identity import ClusterShape, match_clusters
+from mining.cluster_labels import central_examples, labels_for
+from mining.detect import failures_sql
+from mining.embed import EmbeddingSettings, embedding_settings, text_sql, vectors_for
+from mining.store import Workspace
+
+SCOPES = ("failures", "all")
+MAP_SAMPLE = 20_000  # points placed on the 2-D map; the clustering itself always uses every point
+RATE_SAMPLE = 20_000  # passing records embedded to estimate how many fall near each mode
+NEAR_QUANTILE = 0.1  # a record is near a mode when as close to its centre as 90% of its members
+
+Progress = Callable[[float, str], None]
+
+
+class ClusteringError(Exception):
+    """A run that cannot be done, with a message meant for a person."""
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """The choices behind one run.
+
+    algorithm: one of ALGORITHMS ('hdbscan', the default, or 'kmeans').
+    scope: 'failures' (records any enabled signal flags) or 'all' records.
+    attach_unclustered: put points no cluster claimed into the nearest cluster.
+    min_cluster_size: the smallest group that counts as a mode; None chooses from the count.
+    seed: fixes UMAP's randomness so a run can be repeated exactly; None runs UMAP in parallel.
+    """
+
+    algorithm: str = "hdbscan"
+    scope: str = "failures"
+    attach_unclustered: bool = True
+    min_cluster_size: int | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown clustering algorithm {self.algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+        if self.scope not in SCOPES:
+            raise ValueError(f"unknown scope {self.scope!r}; choose one of {', '.join(SCOPES)}")
+        if self.min_cluster_size is not None and self.min_cluster_size < 2:
+            raise ValueError("min_cluster_size must be at least 2")
+
+
+@dataclass
+class RunSummary:
+    """What a run found, for the command line and the page's notice."""
+
+    run_id: str
+    points: int
+    clusters: int
+    unclustered: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        trends = ", ".join(f"{count} {status}" for status, count in self.statuses.items() if count)
+        return (f"{self.clusters} failure modes among {self.points:,} records"
+                + (f" ({trends})" if trends else "")
+                + (f", {self.unclustered:,} unclustered" if self.unclustered else "")
+                + f", in {self.seconds:.1f} s")
+
+
+def _scaled(progress: Progress, start: float, end: float) -> Progress:
+    """A progress callback for one stage that moves the overall bar from `start` to `end`."""
+    return lambda fraction, message: progress(start + (end - start) * fraction, message)
+
+
+def _no_progress(fraction: float, message: str) -> None:
+    """The progress callback used when the caller gives none."""
+
+
+def scope_ids(workspace: Workspace, scope: str) -> list[str]:
+    """The record ids a run clusters, in a fixed order."""
+    source = failures_sql() if scope == "failures" else "SELECT record_id FROM records"
+    rows = workspace.cursor().execute(f"SELECT record_id FROM ({source}) ORDER BY record_id").fetchall()
+    return [row[0] for row in rows]
+
+
+def _record_facts(workspace: Workspace, record_ids: list[str], text: str) -> dict[str, list]:
+    """Text, time and failure flag of each record, in the order of `record_ids`."""
+    cursor = workspace.cursor()
+    try:
+        cursor.register("wanted", pa.table({"position": pa.array(range(len(record_ids)), pa.int64()),
+                                            "record_id": pa.array(record_ids, pa.string())}))
+        table = cursor.sql(f"""
+            SELECT {text_sql(text, 'r')} AS text, r.ts,
+                   r.record_id IN ({failures_sql()}) AS failed
+            FROM wanted w JOIN records r USING (record_id) ORDER BY w.position""").to_arrow_table()
+    finally:
+        cursor.close()
+    return {name: table.column(name).to_pylist() for name in ("text", "ts", "failed")}
+
+
+def _start_run(workspace: Workspace, run_id: str, settings: ClusterSettings, embedding: EmbeddingSettings) -> None:
+    params = {**asdict(settings), "embedding": embedding.as_json()}
+    with workspace.transaction() as cursor:
+        cursor.execute("""INSERT INTO cluster_runs (run_id, started_at, algorithm, model_id, scope, params, status)
+                          VALUES (?, now(), ?, ?, ?, ?, 'running')""",
+                       [run_id, settings.algorithm, embedding.model_id, settings.scope, json.dumps(params)])
+
+
+def _fail_run(workspace: Workspace, run_id: str, message: str) -> None:
+    with workspace.transaction() as cursor:
+        cursor.execute("UPDATE cluster_runs SET status = 'failed', finished_at = now(), message = ? WHERE run_id = ?",
+                       [message, run_id])
+
+
+def previous_run_id(workspace: Workspace, model_id: str) -> str | None:
+    """The latest finished run made with the same embedding model (other vectors cannot be compared)."""
+    row = workspace.cursor().execute("""
+        SELECT run_id FROM cluster_runs WHERE status = 'finished' AND model_id = ?
+        ORDER BY finished_at DESC LIMIT 1""", [model_id]).fetchone()
+    return row[0] if row else None
+
+
+def _previous_shapes(workspace: Workspace, run_id: str | None) -> dict[int, ClusterShape]:
+    """The live clusters of a previous run: centroid and member ids."""
+    if run_id is None:
+        return {}
+    cursor = workspace.cursor()
+    centres = cursor.execute("SELECT cluster_id, centroid FROM clusters WHERE run_id = ? AND status <> 'gone'",
+                             [run_id]).fetchall()
+    members: dict[int, set[str]] = {cluster_id: set() for cluster_id, _ in centres}
+    for cluster_id, record_id in cursor.execute(
+            "SELECT cluster_id, record_id FROM cluster_members WHERE run_id = ? AND cluster_id >= 0", [run_id]).fetchall():
+        members.setdefault(cluster_id, set()).add(record_id)
+    return {cluster_id: ClusterShape(np.asarray(centre, dtype=np.float32), frozenset(members[cluster_id]))
+            for cluster_id, centre in centres}
+
+
+def _next_cluster_id(workspace: Workspace) -> int:
+    """One more than any cluster id ever given, so an id is never reused for another mode."""
+    row = workspace.cursor().execute("""
+        SELECT greatest((SELECT max(cluster_id) FROM clusters), (SELECT max(cluster_id) FROM cluster_names))""").fetchone()
+    return 0 if row[0] is None else int(row[0]) + 1
+
+
+def _near_counts(workspace: Workspace, embedding: EmbeddingSettings, centres: dict[int, np.ndarray],
+                 radius: dict[int, float], seed: int, progress: Progress) -> tuple[dict[int, float], int]:
+    """Estimated passing records near each mode, and how many passing records have text.
+
+    Passing records are not clustered, but a mode's failure rate needs them: of all calls that
+    look like this, how many fail? A fixed random sample of at most RATE_SAMPLE is embedded, each
+    is counted near the most similar mode when within that mode's radius, and counts are scaled up
+    by the sample's share.
+    """
+    cursor = workspace.cursor()
+    passing = [row[0] for row in cursor.execute(f"""
+        SELECT record_id FROM records
+        WHERE record_id NOT IN ({failures_sql()}) AND {text_sql(embedding.text, 'records')} IS NOT NULL
+        ORDER BY hash(record_id || ?::VARCHAR) LIMIT ?""", [seed, RATE_SAMPLE]).fetchall()]
+    total = cursor.execute(f"""
+        SELECT count(*) FROM records
+        WHERE record_id NOT IN ({failures_sql()}) AND {text_sql(embedding.text, 'records')} IS NOT NULL""").fetchone()[0]
+    if not passing or not centres:
+        return {label: 0.0 for label in centres}, total
+    vectors = vectors_for(workspace, passing, embedding, progress).matrix
+    ids = np.array(list(centres))
+    similarity = vectors @ np.stack([centres[int(label)] for label in ids]).T
+    nearest = np.argmax(similarity, axis=1)
+    best = similarity[np.arange(len(vectors)), nearest]
+    scale = total / len(vectors)
+    counts = {}
+    for column, label in enumerate(ids):
+        counts[int(label)] = float(np.sum((nearest == column) & (best >= radius[int(label)]))) * scale
+    return counts, total
+
+
+def _radius(vectors: np.ndarray, labels: np.ndarray, centre: np.ndarray, label: int) -> float:
+    """The similarity to the centre that 90% of the members reach."""
+    return float(np.quantile(vectors[labels == label] @ centre, NEAR_QUANTILE))
+
+
+def _map_rows(count: int, seed: int) -> np.ndarray:
+    """Which points get map coordinates: all of them, or a fixed random MAP_SAMPLE."""
+    if count <= MAP_SAMPLE:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(seed).choice(count, size=MAP_SAMPLE, replace=False))
+
+
+def run_clustering(workspace: Workspace, settings: ClusterSettings | None = None,
+                   embedding: EmbeddingSettings | None = None, progress: Progress | None = None) -> RunSummary:
+    """Embed what is not cached yet, cluster, name, match to the last run, and store the run.
+
+    `embedding` defaults to the workspace's embedding settings. Raises ClusteringError when there
+    is nothing to cluster; any failure marks the run failed and keeps the previous run current.
+    """
+    settings = settings or ClusterSettings()
+    embedding = embedding or embedding_settings(workspace)
+    progress = progress or _no_progress
+    started = time.perf_counter()
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    _start_run(workspace, run_id, settings, embedding)
+    try:
+        summary = _compute_and_store(workspace, run_id, settings, embedding, progress)
+    except Exception as exc:
+        _fail_run(workspace, run_id, str(exc) or type(exc).__name__)
+        raise
+    summary.seconds = round(time.perf_counter() - started, 2)
+    with workspace.transaction() as cursor:
+        cursor.execute("UPDATE cluster_runs SET message = ? WHERE run_id = ?", [summary.describe(), run_id])
+    progress(1.0, summary.describe())
+    return summary
+
+
+def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSettings, embedding: EmbeddingSettings,
+                       progress: Progress) -> RunSummary:
+    progress(0.0, "finding the records to cluster")
+    record_ids = scope_ids(workspace, settings.scope)
+    if not record_ids:
+        raise ClusteringError("no failures to cluster: no enabled signal flags any record (see the Failures page), "
+                              "or cluster all records" if settings.scope == "failures" else "the workspace has no records")
+    vectors = vectors_for(workspace, record_ids, embedding, _scaled(progress, 0.0, 0.45))
+    record_ids, matrix = vectors.record_ids, vectors.matrix
+    if len(record_ids) < 2:
+        raise ClusteringError(f"only {len(record_ids)} record in scope has text to compare; clustering needs more")
+    facts = _record_facts(workspace, record_ids, embedding.text)
+    texts = facts["text"]
+    seed = 0 if settings.seed is None else settings.seed
+    min_size = settings.min_cluster_size or default_min_cluster_size(len(record_ids))
+    progress(0.45, f"grouping {len(record_ids):,} records ({settings.algorithm})")
+    neighbours = neighbour_graph(matrix, settings.seed)
+    assignment = get_algorithm(settings.algorithm).fit(matrix, min_size, settings.seed, neighbours)
+    if settings.attach_unclustered:
+        assignment = attach_noise(matrix, assignment)
+    labels = assignment.labels
+    progress(0.65, "naming the failure modes")
+    centres = centroids(matrix, labels)
+    words = labels_for(texts, labels)
+    failed = np.asarray(facts["failed"], dtype=bool)
+    if settings.scope == "failures":
+        radius = {label: _radius(matrix, labels, centre, label) for label, centre in centres.items()}
+        near, passing_total = _near_counts(workspace, embedding, centres, radius, seed, _scaled(progress, 0.7, 0.8))
+        overall = len(record_ids) / max(len(record_ids) + passing_total, 1)
+    else:
+        near = {label: float(np.sum((labels == label) & ~failed)) for label in centres}
+        overall = float(failed.mean())
+    progress(0.8, "matching to the previous run")
+    previous = previous_run_id(workspace, embedding.model_id)
+    ids = np.asarray(record_ids)
+    shapes = {label: ClusterShape(centre, frozenset(ids[labels == label].tolist())) for label, centre in centres.items()}
+    identities, gone = match_clusters(shapes, _previous_shapes(workspace, previous), _next_cluster_id(workspace))
+    progress(0.85, "drawing the map")
+    shown = _map_rows(len(record_ids), seed)
+    coordinates = np.full((len(record_ids), 2), np.nan)
+    coordinates[shown] = map_coordinates(matrix[shown], settings.seed,
+                                         neighbours if len(shown) == len(record_ids) else None)
+    member_ids = np.array([identities[int(label)].cluster_id if label != NOISE else NOISE for label in labels])
+    rows = []
+    for label, centre in centres.items():
+        members = labels == label
+        failures = int(np.sum(members & failed))
+        rate = failures / max(failures + near[label], 1e-9)
+        rows.append({
+            "cluster_id": identities[label].cluster_id, "keywords": words[label].keywords, "name": words[label].name,
+            "size": int(members.sum()), "failures": failures, "failure_rate": rate,
+            "lift": rate / overall if overall > 0 else None, "status": identities[label].status,
+            "examples": [record_ids[row] for row in central_examples(matrix, labels, texts, centre, label)],
+            "centroid": centre.tolist(), "previous_id": identities[label].previous_id,
+        })
+    progress(0.95, "saving the run")
+    _store_run(workspace, run_id, previous, ids, member_ids, coordinates, assignment, rows, gone)
+    statuses = {status: sum(1 for row in rows if row["status"] == status)
+                for status in ("new", "growing", "shrinking", "stable")}
+    statuses["gone"] = len(gone)
+    return RunSummary(run_id, len(record_ids), len(rows), int(np.sum(labels == NOISE)), statuses)
+
+
+def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_ids: np.ndarray,
+               member_ids: np.ndarray, coordinates: np.ndarray, assignment: Assignment,
+               rows: list[dict[str, Any]], gone: list[int]) -> None:
+    """Members, clusters (with dates and weekly counts from SQL) and the finished run, atomically.
+
+    A matched mode keeps the previous run's name, so names do not drift week to week as keywords
+    shift; a mode that disappeared is kept in this run as 'gone', with size 0, so it is seen going.
+    """
+    members = pa.table({
+        "record_id": pa.array(record_ids.tolist(), pa.string()),
+        "cluster_id": pa.array(member_ids.tolist(), pa.int32()),
+        "x": pa.array(coordinates[:, 0], pa.float64(), from_pandas=True),
+        "y": pa.array(coordinates[:, 1], pa.float64(), from_pandas=True),
+        "probability": pa.array(assignment.probabilities, pa.float64()),
+    })
+    with workspace.transaction() as cursor:
+        cursor.register("new_members", members)
+        cursor.execute("""INSERT INTO cluster_members
+                          SELECT ?, record_id, cluster_id, nullif(x, 'NaN'::DOUBLE), nullif(y, 'NaN'::DOUBLE),
+                                 probability FROM new_members""", [run_id])
+        cursor.unregister("new_members")
+        for row in rows:
+            name = row["name"]
+            if row["previous_id"] is not None:
+                kept = cursor.execute("SELECT name FROM clusters WHERE run_id = ? AND cluster_id = ?",
+                                      [previous, row["previous_id"]]).fetchone()
+                name = kept[0] if kept and kept[0] else name
+            cursor.execute("""
+                INSERT INTO clusters (run_id, cluster_id, name, keywords, size, failures, failure_rate, lift,
+                                      status, examples, centroid)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [run_id, row["cluster_id"], name, json.dumps(row["keywords"]), row["size"], row["failures"],
+                 row["failure_rate"], row["lift"], row["status"], json.dumps(row["examples"]), row["centroid"]])
+        for cluster_id in gone:
+            cursor.execute("""
+                INSERT INTO clusters (run_id, cluster_id, name, keywords, size, failures, failure_rate, lift,
+                                      first_seen, last_seen, weekly, status, examples, centroid)
+                SELECT ?, cluster_id, name, keywords, 0, 0, NULL, NULL, first_seen, last_seen, weekly, 'gone',
+                       examples, centroid
+                FROM clusters WHERE run_id = ? AND cluster_id = ?""", [run_id, previous, cluster_id])
+        cursor.execute("""
+            WITH dated AS (
+                SELECT m.cluster_id, r.ts FROM cluster_members m JOIN records r USING (record_id)
+                WHERE m.run_id = ? AND m.cluster_id >= 0 AND r.ts IS NOT NULL),
+            weeks AS (
+                SELECT cluster_id, strftime(ts, '%G-W%V') AS week, count(*) AS n FROM dated GROUP BY ALL),
+            spans AS (SELECT cluster_id, min(ts) AS first_seen, max(ts) AS last_seen FROM dated GROUP BY cluster_id),
+            series AS (
+                SELECT cluster_id, to_json(list({'week': week, 'count': n} ORDER BY week)) AS weekly
+                FROM weeks GROUP BY cluster_id)
+            UPDATE clusters c SET first_seen = spans.first_seen, last_seen = spans.last_seen, weekly = series.weekly
+            FROM spans JOIN series USING (cluster_id)
+            WHERE c.run_id = ? AND c.cluster_id = spans.cluster_id""", [run_id, run_id])
+        cursor.execute("""UPDATE cluster_runs SET status = 'finished', finished_at = now(), n_points = ?
+                          WHERE run_id = ?""", [len(record_ids), run_id])
+
+
+def cluster_settings_with(settings: ClusterSettings, **changes: Any) -> ClusterSettings:
+    """A copy of `settings` with the given fields changed (and checked)."""
+    return replace(settings, **{key: value for key, value in changes.items() if value is not None})

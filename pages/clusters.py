@@ -1,0 +1,281 @@
+"""Clusters: find the recurring failure modes, rank them, map them, and read one up close.
+
+Finding them (embedding + clustering) runs in a background job from mining/jobs.py, so the page
+stays usable and only polls the job's progress. Cluster names and keywords come from log text and
+reviewers, example texts and hover text are log text: all are untrusted and shown with st.text,
+st.code and st.dataframe, through ui.plain where an element reads markdown, and html-escaped in
+plotly hover text (plotly reads a few HTML tags there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+import ui
+from mining import jobs
+from mining.cluster_map import map_figure
+from mining.cluster_views import cluster_detail, latest_run, list_clusters, map_points, rename_cluster
+from mining.embed import TEXT_CHOICES, embedding_settings
+from mining.similar import similar_records
+from mining.store import Workspace
+
+ALGORITHMS = {"hdbscan": "HDBSCAN: finds how many modes there are", "kmeans": "k-means: a fixed number of modes"}
+SCOPES = {"failures": "Failures only", "all": "All records"}
+TEXTS = {"request": "The request", "response": "The response", "both": "Request and response"}
+STATUS_LABELS = {"new": "new", "growing": "growing", "shrinking": "shrinking", "stable": "stable", "gone": "gone"}
+MAP_POINTS = 20_000
+WATCHING_KEY = "clusters_watching_job"
+NOTICE_KEY = "clusters_notice"
+LIST_COLUMNS = {
+    "name": st.column_config.TextColumn("Failure mode", width="large"),
+    "size": st.column_config.NumberColumn("Records"),
+    "failures": st.column_config.NumberColumn("Failures"),
+    "failure_rate": st.column_config.NumberColumn("Failure rate", format="percent"),
+    "lift": st.column_config.NumberColumn("Lift", format="%.1f×", help="Failure rate here over the overall rate."),
+    "status": st.column_config.TextColumn("Trend", width="small"),
+    "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD", timezone="UTC"),
+    "last_seen": st.column_config.DatetimeColumn("Last seen", format="YYYY-MM-DD", timezone="UTC"),
+}
+NEIGHBOUR_COLUMNS = {
+    "similarity": st.column_config.NumberColumn("Similarity", format="%.2f", width="small"),
+    "text": st.column_config.TextColumn("Text", width="large"),
+    "cluster_name": st.column_config.TextColumn("Failure mode"),
+    "source_id": st.column_config.TextColumn("Source id"),
+}
+
+
+# --- Finding failure modes: the background job -------------------------------------------------
+
+
+def run_form(workspace: Workspace) -> None:
+    """The choices behind a run and the button that starts it; a run already going is not doubled."""
+    settings = embedding_settings(workspace)
+    with st.form("find_failure_modes", border=True):
+        st.subheader("Find failure modes")
+        columns = st.columns(4)
+        algorithm = columns[0].selectbox("Algorithm", list(ALGORITHMS), format_func=ALGORITHMS.get,
+                                         key="clusters_algorithm")
+        scope = columns[1].selectbox("Records", list(SCOPES), format_func=SCOPES.get, key="clusters_scope")
+        text = columns[2].selectbox("Compare", list(TEXT_CHOICES), format_func=TEXTS.get,
+                                    index=list(TEXT_CHOICES).index(settings.text), key="clusters_text",
+                                    help="Which text of a call is embedded and compared.")
+        attach = columns[3].toggle("Attach the unclustered", value=True, key="clusters_attach",
+                                   help="Put records no mode claimed into their nearest mode, "
+                                        "instead of leaving them as noise.")
+        submitted = st.form_submit_button("Find failure modes", type="primary")
+    if submitted:
+        start_job(workspace, algorithm, scope, text, attach)
+
+
+def start_job(workspace: Workspace, algorithm: str, scope: str, text: str, attach: bool) -> None:
+    """Start the embed + cluster job, or say that one is already running."""
+    started = jobs.start_clustering(workspace, algorithm=algorithm, scope=scope, text=text,
+                                    attach_unclustered=attach)
+    if not started:
+        st.info("A run is already going for this workspace; its progress is below.")
+    st.session_state[WATCHING_KEY] = True
+
+
+def job_progress(workspace: Workspace) -> None:
+    """The job's progress, redrawn every second while it runs (only this part of the page reruns)."""
+    running = jobs.is_running(workspace)
+    if running or st.session_state.get(WATCHING_KEY):
+        st.fragment(_progress_panel, run_every=1.0 if running else None)(workspace)
+
+
+def _progress_panel(workspace: Workspace) -> None:
+    """One look at the job; when a watched job ends, the whole page reruns to show its result."""
+    state = jobs.job_state(workspace)
+    if state is None:
+        return
+    if state.state == "running":
+        st.session_state[WATCHING_KEY] = True
+        st.progress(min(max(state.fraction, 0.0), 1.0), text="Finding failure modes…")
+        st.text(state.message)
+        return
+    if st.session_state.pop(WATCHING_KEY, False):
+        st.session_state[NOTICE_KEY] = state
+        st.rerun(scope="app")
+
+
+def job_notice() -> None:
+    """How the last watched job ended, once, after the page reran to show its result."""
+    state = st.session_state.pop(NOTICE_KEY, None)
+    if state is None:
+        return
+    if state.error:
+        st.error(ui.plain(f"Finding failure modes failed: {state.error}"))
+    else:
+        st.success(ui.plain(state.message or "Failure modes found."))
+
+
+# --- The ranked list ---------------------------------------------------------------------------
+
+
+def cluster_table(clusters: list[dict[str, Any]]) -> int | None:
+    """The failure modes, biggest impact first; returns the id of the selected one, if any."""
+    rows = pl.DataFrame([{column: cluster.get(column) for column in ("id", *LIST_COLUMNS)} for cluster in clusters],
+                        infer_schema_length=None)
+    event = st.dataframe(rows, key="clusters_table", hide_index=True, on_select="rerun",
+                         selection_mode="single-row", column_config=LIST_COLUMNS, column_order=list(LIST_COLUMNS))
+    selected = event.selection.rows
+    return rows["id"][selected[0]] if selected and selected[0] < rows.height else None
+
+
+# --- The map -----------------------------------------------------------------------------------
+
+
+def selected_point(event: Any) -> str | None:
+    """The record id of the clicked point (plotly hands back the point's customdata)."""
+    points = event.selection.points if event else []
+    if not points:
+        return None
+    data = points[0].get("customdata")
+    return str(data[0] if isinstance(data, list) else data) if data else None
+
+
+def failure_map(workspace: Workspace, total: int) -> None:
+    """The 2-D map of the run, sampled for display; clicking a point opens its record below."""
+    st.subheader("Map")
+    points = map_points(workspace, limit=MAP_POINTS)
+    if points.is_empty():
+        st.info("This run placed no points on the map.")
+        return
+    st.caption(f"Showing {points.height:,} of {total:,} points. Each point is a call; near points have "
+               "alike text. Click one to read it.")
+    event = st.plotly_chart(map_figure(points), key="clusters_map", on_select="rerun", selection_mode="points",
+                            config={"displaylogo": False})
+    record_id = selected_point(event)
+    if record_id:
+        record_preview(workspace, record_id)
+
+
+def record_preview(workspace: Workspace, record_id: str) -> None:
+    """The clicked call's request and response, and a link to it in full on the Records page."""
+    from mining.browse import get_record
+
+    record = get_record(workspace, record_id)
+    if record is None:
+        return
+    with st.container(border=True):
+        st.text(record["source_id"] or record_id)
+        st.code(record["cluster_text"] or "(no request)", language=None, wrap_lines=True)
+        st.code(record["response_text"] or "(no response)", language=None, wrap_lines=True)
+        st.page_link("pages/records.py", label="Open in Records", icon=":material/open_in_new:",
+                     query_params={"record": record_id})
+
+
+# --- One failure mode up close -----------------------------------------------------------------
+
+
+def rename_form(workspace: Workspace, cluster: dict[str, Any]) -> None:
+    """Rename a mode; the name is kept across runs and recorded with the reviewer's name."""
+    with st.form(f"rename_cluster_{cluster['id']}"):
+        name = st.text_input("Name", value=cluster["name"] or "", key=f"cluster_name_{cluster['id']}")
+        if not st.form_submit_button("Rename"):
+            return
+    reviewer = (st.session_state.get(ui.REVIEWER_KEY) or "").strip()
+    if not reviewer:
+        st.warning("Enter your name as Reviewer in the sidebar first: a rename is recorded with who made it.")
+    elif not name.strip():
+        st.warning("A name cannot be empty.")
+    else:
+        rename_cluster(workspace, cluster["id"], name.strip(), reviewer)
+        st.session_state[NOTICE_KEY] = None
+        st.rerun()
+
+
+def trend_chart(weekly: list[dict[str, Any]]) -> None:
+    """Failures per ISO week, so a growing mode shows at a glance."""
+    if not weekly:
+        st.info("No dated calls in this mode.")
+        return
+    rows = pl.DataFrame(weekly)
+    figure = go.Figure(go.Bar(x=rows["week"].to_list(), y=rows["count"].to_list(),
+                              hovertemplate="%{x}: %{y}<extra></extra>"))
+    figure.update_layout(height=220, margin={"l": 0, "r": 0, "t": 10, "b": 0}, yaxis_title="Calls per week")
+    st.plotly_chart(figure, key="cluster_trend", config={"displayModeBar": False})
+
+
+def examples(cluster: dict[str, Any]) -> None:
+    """The most central calls of the mode, as text: what a reader should picture."""
+    st.markdown("**Most typical examples**")
+    for example in cluster["examples"]:
+        st.code(example["text"] or "(no text)", language=None, wrap_lines=True)
+
+
+def neighbours(workspace: Workspace, cluster: dict[str, Any]) -> None:
+    """For one example, its nearest failures anywhere: is this mode really one thing?"""
+    choices = {example["record_id"]: example["text"] or "" for example in cluster["examples"]}
+    if not choices:
+        return
+    record_id = st.selectbox("Nearest failures to", list(choices), key=f"cluster_neighbours_{cluster['id']}",
+                             format_func=lambda key: " ".join(choices[key].split())[:120])
+    st.dataframe(similar_records(workspace, record_id=record_id, k=10), hide_index=True,
+                 column_config=NEIGHBOUR_COLUMNS, column_order=list(NEIGHBOUR_COLUMNS))
+
+
+def detail(workspace: Workspace, cluster_id: int) -> None:
+    """Everything about one mode: name, numbers, keywords, trend, examples and neighbours."""
+    cluster = cluster_detail(workspace, cluster_id)
+    if cluster is None:
+        st.warning("That failure mode is not in the latest run any more.")
+        return
+    st.subheader(ui.plain(cluster["name"] or f"Mode {cluster_id}"))
+    columns = st.columns(4)
+    columns[0].metric("Records", f"{cluster['size']:,}")
+    columns[1].metric("Failure rate", f"{cluster['failure_rate']:.0%}" if cluster["failure_rate"] is not None else "–")
+    columns[2].metric("Lift", f"{cluster['lift']:.1f}×" if cluster["lift"] is not None else "–")
+    columns[3].metric("Trend", STATUS_LABELS.get(cluster["status"], cluster["status"] or "–"))
+    st.text("Keywords: " + (", ".join(cluster["keywords"] or []) or "–"))
+    left, right = st.columns([3, 2])
+    with left:
+        examples(cluster)
+    with right:
+        trend_chart(cluster["weekly"])
+        rename_form(workspace, cluster)
+    neighbours(workspace, cluster)
+
+
+def similar_search(workspace: Workspace) -> None:
+    """Free text in, the failures most like it out: 'have we seen this before?'"""
+    st.subheader("Similar failures")
+    query = st.text_input("Describe a failure or paste a request", key="clusters_query",
+                          placeholder="e.g. refund for a cancelled order")
+    if query.strip():
+        st.dataframe(similar_records(workspace, query=query.strip(), k=10), hide_index=True,
+                     column_config=NEIGHBOUR_COLUMNS, column_order=list(NEIGHBOUR_COLUMNS))
+
+
+# --- The page ----------------------------------------------------------------------------------
+
+
+def no_run_yet() -> None:
+    """An empty page says what a failure mode is and how to get them."""
+    st.info("No failure modes yet. Ingest logs (or load the demo on the Overview), check the Failures page "
+            "finds failures, then press Find failure modes above: Faultline embeds the failing calls' text "
+            "and groups the alike ones into failure modes.")
+
+
+workspace = ui.current_workspace()
+st.title("Failure modes")
+run_form(workspace)
+job_progress(workspace)
+job_notice()
+run = latest_run(workspace)
+if run is None:
+    no_run_yet()
+else:
+    clusters = list_clusters(workspace)
+    st.subheader("Ranked by impact")
+    chosen = cluster_table(clusters)
+    failure_map(workspace, run["n_points"])
+    if chosen is not None:
+        st.divider()
+        detail(workspace, chosen)
+    st.divider()
+    similar_search(workspace)

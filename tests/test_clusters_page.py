@@ -1,0 +1,102 @@
+"""The Clusters page, run headless with AppTest on the three-mode log of failure_modes_data."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui
+from failure_modes_data import HTML, write_failure_modes_log
+from mining import jobs
+from mining.cluster import ClusterSettings, run_clustering
+from mining.cluster_map import map_figure
+from mining.cluster_views import list_clusters, map_points
+from mining.ingest.pipeline import ingest_paths
+
+ROOT = Path(__file__).parents[1]
+PAGE = "pages/clusters.py"
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(ROOT / "app.py", default_timeout=120).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture
+def loaded(workspace, tmp_path):
+    ingest_paths(workspace, [write_failure_modes_log(tmp_path / "modes.jsonl")])
+    return workspace
+
+
+@pytest.fixture
+def clustered(loaded):
+    run_clustering(loaded, ClusterSettings(seed=0))
+    return loaded
+
+
+def test_before_any_run_the_page_explains_and_offers_the_run(loaded):
+    at = start()
+    assert any("No failure modes yet" in info.value for info in at.info)
+    assert any(button.label == "Find failure modes" for button in at.button)
+
+
+def test_the_button_runs_clustering_in_the_background(loaded):
+    at = start()
+    next(button for button in at.button if button.label == "Find failure modes").click().run()
+    assert not at.exception
+    state = jobs.wait(loaded, timeout=300)
+    assert state.state == "finished"
+    at.run()
+    assert not at.exception
+    assert at.dataframe[0].value.shape[0] == len(list_clusters(loaded)) == 3
+
+
+def test_the_list_ranks_modes_and_a_selected_one_opens_in_detail(clustered):
+    at = start()
+    table = at.dataframe[0]
+    ranked = list_clusters(clustered)
+    assert table.value["id"].to_list() == [cluster["id"] for cluster in ranked]
+    at.session_state[table.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert any(header.value == ui.plain(ranked[0]["name"]) for header in at.subheader)
+    assert {metric.label for metric in at.metric} >= {"Records", "Failure rate", "Lift", "Trend"}
+    examples = [code.value for code in at.code]
+    assert len(examples) >= 3
+    assert any(text.startswith("Keywords: ") for text in (element.value for element in at.text))
+
+
+def test_a_reviewer_renames_a_mode(clustered):
+    at = start()
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    chosen = list_clusters(clustered)[1]["id"]
+    at.text_input(key=f"cluster_name_{chosen}").input("Login loops after reset")
+    at.session_state[ui.REVIEWER_KEY] = "ana"  # AppTest runs the page alone, without app.py's sidebar
+    next(button for button in at.button if button.label == "Rename").click().run()
+    assert not at.exception
+    renamed = {cluster["id"]: cluster for cluster in list_clusters(clustered)}[chosen]
+    assert renamed["name"] == "Login loops after reset" and renamed["renamed"]
+
+
+def test_similar_search_finds_failures_like_the_query(clustered):
+    at = start()
+    at.text_input(key="clusters_query").input("the parcel tracking has not moved").run()
+    assert not at.exception
+    found = at.dataframe[-1].value
+    assert found.shape[0] == 10
+    assert any("racking" in text for text in found["text"][:3])
+
+
+def test_map_hover_text_shows_log_html_as_text(clustered):
+    points = map_points(clustered)
+    figure = map_figure(points)
+    hover = [text for trace in figure.data for text in trace.hovertext]
+    assert len(hover) == points.height and all(trace.type == "scattergl" for trace in figure.data)
+    assert not any("<img" in text or "<b>" in text for text in hover)
+    assert any(html.escape(HTML[:40]) in text for text in hover)
