@@ -1,134 +1,27 @@
-"""End to end: the real app in a real (headless) chromium, from an empty workspace to a record.
-
-Uses the system's chromium (Debian's package), never a browser downloaded by `playwright install`.
-"""
+"""End to end: the real app in a real (headless) chromium, from an empty workspace to a record."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-from typing import Iterator
 
-import pytest
-
+from browser import needs_chromium, open_nav, select_row, shown
 from mining.demo import demo_lines
-from mining.store import WORKSPACE_ENV
 
-ROOT = Path(__file__).parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 HTML = "<img src=x onerror=alert(1)><b>bold</b>"
-WAIT_MS = 90_000
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"chromium is not installed ({CHROMIUM})")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    """Poll Streamlit's health endpoint; fail with the server's log if it dies or never answers."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"streamlit did not answer within {timeout}s:\n{log.read_text()}")
-
-
-@pytest.fixture
-def app_url(tmp_path: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free local port over an empty workspace; stopped after the test."""
-    port = free_port()
-    log = tmp_path / "streamlit.log"
-    env = {**os.environ, WORKSPACE_ENV: str(tmp_path / "workspace.duckdb")}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]  # edits elsewhere in the tree must not interrupt the test
-    with open(log, "wb") as output:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, server, log)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-@pytest.fixture
-def page(app_url: str, tmp_path: Path):
-    """A chromium page; its last screen is kept in tmp_path/last.png, to see what a failing test saw."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-            tab.set_default_timeout(WAIT_MS)
-            yield tab
-            tab.screenshot(path=str(tmp_path / "last.png"), full_page=True)
-        finally:
-            browser.close()
-
-
-def open_nav(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
-
-
-def shown(page, locator):
-    """Wait for `locator`; if the app shows a traceback instead, fail at once with its text."""
-    from playwright.sync_api import expect
-
-    crash = page.locator('[data-testid="stException"]')
-    expect(locator.or_(crash).first).to_be_visible()
-    if crash.count():
-        pytest.fail(f"the app raised: {crash.first.inner_text()}")
-    return locator
+pytestmark = needs_chromium
 
 
 def select_first_row(page, grid) -> None:
-    """Tick the first row's selection box in the table (a canvas), retrying while the table settles."""
+    """Select the table's first record: the URL then names it."""
     from playwright.sync_api import expect
 
-    expect(grid.locator('[role="gridcell"]').first).to_be_attached()  # the grid has drawn its rows
-    grid.scroll_into_view_if_needed()
-    for attempt in range(5):
-        box = grid.bounding_box()
-        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # left column, first row under the header
-        try:
-            expect(page).to_have_url(re.compile(r"[?&]record=[0-9a-f]{32}"), timeout=10_000)
-            return
-        except AssertionError:
-            if attempt == 4:
-                raise
+    select_row(page, grid, lambda: expect(page).to_have_url(re.compile(r"[?&]record=[0-9a-f]{32}"), timeout=10_000))
 
 
 def test_demo_to_record_and_log_text_stays_plain(app_url, page, tmp_path):
     from playwright.sync_api import expect
 
-    expect.set_options(timeout=WAIT_MS)
     alerts: list[str] = []
     page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
 

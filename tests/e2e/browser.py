@@ -1,0 +1,107 @@
+"""Helpers for the browser tests: serve the app on a free local port, wait for what a page shows.
+
+Uses the system's chromium (Debian's package), never a browser downloaded by `playwright install`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from mining.store import WORKSPACE_ENV
+
+ROOT = Path(__file__).parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+WAIT_MS = 90_000
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"chromium is not installed ({CHROMIUM})")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    """Poll Streamlit's health endpoint; fail with the server's log if it dies or never answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"streamlit did not answer within {timeout}s:\n{log.read_text()}")
+
+
+@contextmanager
+def serve(workspace: Path, log: Path) -> Iterator[str]:
+    """`streamlit run app.py` over `workspace` on a free 127.0.0.1 port; yields its URL, then stops it."""
+    port = free_port()
+    env = {**os.environ, WORKSPACE_ENV: str(workspace)}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none"]  # edits elsewhere in the tree must not interrupt the test
+    with open(log, "wb") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def open_nav(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
+
+
+def shown(page, locator):
+    """Wait for `locator`; if the app shows a traceback instead, fail at once with its text."""
+    from playwright.sync_api import expect
+
+    crash = page.locator('[data-testid="stException"]')
+    expect(locator.or_(crash).first).to_be_visible()
+    if crash.count():
+        pytest.fail(f"the app raised: {crash.first.inner_text()}")
+    return locator
+
+
+def select_row(page, grid, selected: Callable[[], None], row: int = 0) -> None:
+    """Tick a row's selection box in a table (a canvas), retrying while the table settles.
+
+    `selected` asserts (with a short timeout) that the page reacted to the selection.
+    """
+    from playwright.sync_api import expect
+
+    expect(grid.locator('[role="gridcell"]').first).to_be_attached()  # the grid has drawn its rows
+    grid.scroll_into_view_if_needed()
+    for attempt in range(5):
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17 + 35 * row)  # left column, under the header
+        try:
+            selected()
+            return
+        except AssertionError:
+            if attempt == 4:
+                raise

@@ -1,0 +1,61 @@
+"""End to end: the Clusters page in a real (headless) chromium: run, map, one failure mode up close."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from browser import needs_chromium, open_nav, select_row, shown
+from mining.cluster import ClusterSettings, run_clustering
+from mining.cluster_views import cluster_detail, list_clusters
+from mining.ingest.pipeline import ingest_paths
+from mining.store import Workspace
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from failure_modes_data import write_failure_modes_log  # noqa: E402
+
+pytestmark = needs_chromium
+
+
+@pytest.fixture
+def top_mode(tmp_path: Path) -> dict:
+    """The three-mode log, ingested and clustered once (closed before the app opens it); its top mode."""
+    workspace = Workspace.open(tmp_path / "workspace.duckdb")
+    ingest_paths(workspace, [write_failure_modes_log(tmp_path / "modes.jsonl")])
+    run_clustering(workspace, ClusterSettings(seed=0))
+    top = cluster_detail(workspace, list_clusters(workspace)[0]["id"])
+    Workspace.close_all()
+    return top
+
+
+def test_map_and_a_failure_mode_open_and_a_rerun_keeps_them(top_mode, app_url, page):
+    from playwright.sync_api import expect
+
+    alerts: list[str] = []
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    page.goto(app_url)
+    open_nav(page, "Clusters")
+    shown(page, page.get_by_text("Ranked by impact"))
+
+    # The map: a plotly WebGL scatter with one legend entry per mode.
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    expect(chart.locator("canvas").first).to_be_attached()
+    expect(chart.locator(".legendtext")).to_have_count(3)
+
+    # The first-ranked mode opens in detail: its name, numbers, typical examples (log text, as text).
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    select_row(page, grid, lambda: expect(page.get_by_text("Most typical examples")).to_be_visible(timeout=10_000))
+    expect(page.get_by_role("heading", name=top_mode["name"])).to_be_visible()
+    expect(page.locator('[data-testid="stMetric"]', has_text="Lift")).to_contain_text(f"{top_mode['lift']:.1f}×")
+    for example in top_mode["examples"]:
+        expect(page.locator('[data-testid="stCode"]').get_by_text(example["text"], exact=True)).to_be_visible()
+
+    # A second run from the page goes in the background and reports back; modes carry over as stable.
+    page.get_by_role("button", name="Find failure modes").click()
+    shown(page, page.get_by_text("(3 stable)", exact=False))
+
+    main = page.locator('[data-testid="stMain"]')
+    assert main.locator("b", has_text="bold").count() == 0 and main.locator('img[src="x"]').count() == 0
+    assert alerts == []
