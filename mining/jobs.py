@@ -94,10 +94,8 @@ def wait(workspace: Workspace, timeout: float | None = None) -> JobState | None:
 
 
 def start_clustering(workspace: Workspace, algorithm: str = "hdbscan", scope: str = "failures",
-                     text: str | None = None, attach_unclustered: bool = True) -> bool:
-    """Embed and cluster in the background with these choices; False if a job is already running."""
+                     attach_unclustered: bool = True) -> bool:
+    """Embed (with the workspace's embedding settings) and cluster in the background; False if a job runs."""
     settings = ClusterSettings(algorithm=algorithm, scope=scope, attach_unclustered=attach_unclustered)
     embedding = embedding_settings(workspace)
-    if text is not None:
-        embedding = replace(embedding, text=text)
     return start(workspace, lambda progress: run_clustering(workspace, settings, embedding, progress).describe())

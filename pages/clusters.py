@@ -9,6 +9,7 @@ plotly hover text (plotly reads a few HTML tags there).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import plotly.graph_objects as go
@@ -19,7 +20,8 @@ import ui
 from mining import jobs
 from mining.cluster_map import map_figure
 from mining.cluster_views import cluster_detail, latest_run, list_clusters, map_points, rename_cluster
-from mining.embed import TEXT_CHOICES, embedding_settings
+from mining.embed import DEFAULT_MODEL, TEXT_CHOICES, embedding_settings, save_embedding_settings
+from mining.embed_backends import BACKENDS
 from mining.similar import similar_records
 from mining.store import Workspace
 
@@ -64,17 +66,30 @@ def run_form(workspace: Workspace) -> None:
                                     index=list(TEXT_CHOICES).index(settings.text), key="clusters_text",
                                     help="Which text of a call is embedded and compared.")
         attach = columns[3].toggle("Attach the unclustered", value=True, key="clusters_attach",
-                                   help="Put records no mode claimed into their nearest mode, "
-                                        "instead of leaving them as noise.")
+                                   help="Put outliers into the nearest mode when they are within its reach, "
+                                        "instead of leaving them unclustered.")
+        with st.expander("Embedding model"):
+            left, right = st.columns([3, 2])
+            model = left.text_input("Model", value=settings.model, key="clusters_model",
+                                    help=f"{DEFAULT_MODEL} (packaged with Faultline) or the path of a local "
+                                         "sentence-transformers model folder. Nothing is downloaded.")
+            backend = right.selectbox("Runs on", BACKENDS, index=BACKENDS.index(settings.backend),
+                                      key="clusters_backend", help="See bench/README.md for speed and quality.")
         submitted = st.form_submit_button("Find failure modes", type="primary")
     if submitted:
-        start_job(workspace, algorithm, scope, text, attach)
+        try:
+            chosen = replace(settings, model=model.strip() or DEFAULT_MODEL, backend=backend, text=text)
+            chosen.model_path  # a folder that does not exist is refused here, not in the background
+        except ValueError as exc:
+            st.error(ui.plain(str(exc)))
+            return
+        save_embedding_settings(workspace, chosen)
+        start_job(workspace, algorithm, scope, attach)
 
 
-def start_job(workspace: Workspace, algorithm: str, scope: str, text: str, attach: bool) -> None:
+def start_job(workspace: Workspace, algorithm: str, scope: str, attach: bool) -> None:
     """Start the embed + cluster job, or say that one is already running."""
-    started = jobs.start_clustering(workspace, algorithm=algorithm, scope=scope, text=text,
-                                    attach_unclustered=attach)
+    started = jobs.start_clustering(workspace, algorithm=algorithm, scope=scope, attach_unclustered=attach)
     if not started:
         st.info("A run is already going for this workspace; its progress is below.")
     st.session_state[WATCHING_KEY] = True

@@ -56,6 +56,14 @@ def test_the_button_runs_clustering_in_the_background(loaded):
     assert at.dataframe[0].value.shape[0] == len(list_clusters(loaded)) == 3
 
 
+def test_a_model_folder_that_does_not_exist_is_refused_before_any_work(loaded, tmp_path):
+    at = start()
+    at.text_input(key="clusters_model").input(str(tmp_path / "no-such-model"))
+    next(button for button in at.button if button.label == "Find failure modes").click().run()
+    assert any("neither all-MiniLM-L6-v2 nor a local model folder" in error.value for error in at.error)
+    assert jobs.job_state(loaded) is None
+
+
 def test_the_list_ranks_modes_and_a_selected_one_opens_in_detail(clustered):
     at = start()
     table = at.dataframe[0]
