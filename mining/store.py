@@ -185,6 +185,60 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "review: the append-only event log, the tag taxonomy and its history, queue claims",
+        """
+        CREATE SEQUENCE review_event_seq;
+        CREATE TABLE review_events (
+            event_id  VARCHAR PRIMARY KEY,
+            seq       BIGINT NOT NULL DEFAULT nextval('review_event_seq'),
+            record_id VARCHAR NOT NULL,
+            reviewer  VARCHAR NOT NULL,
+            event_at  TIMESTAMPTZ NOT NULL,
+            action    VARCHAR NOT NULL,
+            payload   JSON NOT NULL,
+            batch_id  VARCHAR NOT NULL,
+            bulk      BOOLEAN NOT NULL DEFAULT false,
+            undoes    VARCHAR
+        );
+        CREATE INDEX review_events_record ON review_events(record_id);
+        CREATE TABLE tags (
+            tag_id      VARCHAR PRIMARY KEY,
+            name        VARCHAR NOT NULL UNIQUE,
+            description VARCHAR NOT NULL DEFAULT '',
+            retired     BOOLEAN NOT NULL DEFAULT false,
+            created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+            updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE TABLE tag_events (
+            tag_id VARCHAR NOT NULL,
+            changed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            changed_by VARCHAR,
+            action VARCHAR NOT NULL,
+            before VARCHAR,
+            after  VARCHAR
+        );
+        CREATE TABLE claims (
+            record_id  VARCHAR PRIMARY KEY,
+            reviewer   VARCHAR NOT NULL,
+            claimed_at TIMESTAMPTZ NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL
+        );
+        INSERT INTO tags (tag_id, name, description) VALUES
+            ('hallucination', 'hallucination', 'States facts, sources or features that do not exist.'),
+            ('wrong_answer', 'wrong answer', 'Answers the question, but the answer is incorrect.'),
+            ('refusal', 'refusal', 'Declines a request it should have helped with.'),
+            ('verbosity', 'verbosity', 'Far longer or wordier than the request needed.'),
+            ('format_violation', 'format violation', 'Ignores the required format (JSON, length, structure).'),
+            ('tool_misuse', 'tool misuse', 'Calls the wrong tool, with wrong arguments, or not when it should.'),
+            ('instruction_not_followed', 'instruction not followed', 'Ignores an instruction of the system or user.'),
+            ('unsafe', 'unsafe', 'Harmful, insecure or policy-violating content.'),
+            ('incomplete', 'incomplete', 'Answers only part of the request, or stops early.'),
+            ('should_have_abstained', 'should have abstained', 'Answers confidently where it should have said it does not know.');
+        INSERT INTO tag_events (tag_id, changed_by, action, after) SELECT tag_id, 'faultline', 'add', name FROM tags;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

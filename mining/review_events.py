@@ -1,0 +1,254 @@
+"""Writing reviews: every change is one appended row of `review_events`, never an update.
+
+Why append-only: a correction is the most valuable thing the workspace holds, so nothing may
+overwrite it. Each event has a UUID (so an exported log imports idempotently), who and when, the
+action, and a payload with the field's value `before` and `after`. One user action (a save, a
+bulk apply, an undo) is one `batch_id` shared by its events, so an undo reverts it as a whole.
+
+Actions: `verdict`, `tags` (the full set of tag ids), `correction` ({text, tool_calls}), `note`
+set a field of the reviewer's own review; `bulk` events are verdict/tags events with `bulk` set;
+`adjudication` is a lead's final answer (see mining.agreement); `undo` points (`undoes`) at an
+event it cancels. The current state is derived from these rows in mining.review_state.
+
+Two writers (threads, browser sessions) lose nothing: each action reads the `before` values and
+appends its events inside one transaction under the workspace's write lock.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+import duckdb
+import pyarrow as pa
+
+from mining.review_state import ReviewState, reviewer_state, reviews_by
+from mining.store import Workspace
+from mining.taxonomy import UnknownTag, resolve_tag, tag_ids_for_review
+
+VERDICTS = ("hard_example", "not_a_failure", "unsure", "skip")
+ACTIONS = ("verdict", "tags", "correction", "note", "adjudication", "undo")
+
+
+class ReviewError(ValueError):
+    """A review that cannot be recorded (unknown record, verdict or tag); the message is for a person."""
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    """One row of the log, payload decoded."""
+
+    event_id: str
+    record_id: str
+    reviewer: str
+    event_at: datetime
+    action: str
+    payload: dict[str, Any]
+    batch_id: str
+    bulk: bool = False
+    undoes: str | None = None
+
+    @property
+    def before(self) -> Any:
+        """The field's value before this event (for an adjudication: the record's state)."""
+        return self.payload.get("before")
+
+    @property
+    def after(self) -> Any:
+        """The field's value this event set."""
+        return self.payload.get("after")
+
+
+def now_utc() -> datetime:
+    """The default event time; every writer takes `at` instead, so tests can fix the clock."""
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    """A random UUID: unique across workspaces, which is what makes import idempotent."""
+    return str(uuid.uuid4())
+
+
+def append(cursor: duckdb.DuckDBPyConnection, events: list[ReviewEvent]) -> None:
+    """Insert events as they are (used inside a caller's transaction), in the order given."""
+    if not events:
+        return
+    # one INSERT from an Arrow table (DuckDB reads the local variable by name): thousands of events stay quick
+    appended_events = pa.table({
+        "n": list(range(len(events))), "event_id": [e.event_id for e in events],
+        "record_id": [e.record_id for e in events], "reviewer": [e.reviewer for e in events],
+        "event_at": pa.array([e.event_at for e in events], pa.timestamp("us", "UTC")),
+        "action": [e.action for e in events], "payload": [json.dumps(e.payload, ensure_ascii=False) for e in events],
+        "batch_id": [e.batch_id for e in events], "bulk": pa.array([e.bulk for e in events], pa.bool_()),
+        "undoes": pa.array([e.undoes for e in events], pa.string())})
+    cursor.execute("INSERT INTO review_events (event_id, record_id, reviewer, event_at, action, payload, batch_id, bulk,"
+                   " undoes) SELECT event_id, record_id, reviewer, event_at, action, payload, batch_id, bulk, undoes"
+                   " FROM appended_events ORDER BY n")
+    # a claim's work is done once its reviewer has judged the record
+    cursor.execute("DELETE FROM claims WHERE (record_id, reviewer) IN"
+                   " (SELECT (record_id, reviewer) FROM appended_events WHERE action = 'verdict')")
+
+
+def _reviewer(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ReviewError("a review needs a reviewer's name")
+    return name
+
+
+def _check_records(cursor: duckdb.DuckDBPyConnection, record_ids: list[str]) -> None:
+    missing = cursor.execute("SELECT id FROM unnest(?::VARCHAR[]) AS t(id) WHERE id NOT IN (SELECT record_id FROM records)"
+                             " LIMIT 1", [record_ids]).fetchone()
+    if missing:
+        raise ReviewError(f"no record {missing[0]!r} in this workspace")
+
+
+def check_verdict(verdict: str) -> None:
+    """Refuse anything but the four verdicts."""
+    if verdict not in VERDICTS:
+        raise ReviewError(f"unknown verdict {verdict!r}; use one of {', '.join(VERDICTS)}")
+
+
+def _changes(workspace: Workspace, cursor: duckdb.DuckDBPyConnection, current: ReviewState,
+             verdict: str | None, tags: Iterable[str] | None, correction: str | None, tool_calls: Any,
+             note: str | None) -> list[tuple[str, Any, Any]]:
+    """(action, before, after) for every field the save changes; None leaves a field as it is."""
+    changes: list[tuple[str, Any, Any]] = []
+    if verdict is not None and verdict != current.verdict:
+        check_verdict(verdict)
+        changes.append(("verdict", current.verdict, verdict))
+    if tags is not None:
+        try:
+            ids = tag_ids_for_review(workspace, list(tags), frozenset(current.tags), cursor)
+        except UnknownTag as exc:
+            raise ReviewError(str(exc)) from exc
+        if ids != sorted(current.tags):
+            changes.append(("tags", sorted(current.tags), ids))
+    if correction is not None or tool_calls is not None:
+        before = {"text": current.correction, "tool_calls": current.tool_calls} if (
+            current.correction is not None or current.tool_calls is not None) else None
+        text = current.correction if correction is None else (correction or None)
+        calls = current.tool_calls if tool_calls is None else (tool_calls or None)
+        after = {"text": text, "tool_calls": calls} if (text is not None or calls is not None) else None
+        if after != before:
+            changes.append(("correction", before, after))
+    if note is not None and (note or None) != current.note:
+        changes.append(("note", current.note, note or None))
+    return changes
+
+
+def save_review(workspace: Workspace, record_id: str, reviewer: str, *, verdict: str | None = None,
+                tags: Iterable[str] | None = None, correction: str | None = None, tool_calls: Any = None,
+                note: str | None = None, at: datetime | None = None) -> list[ReviewEvent]:
+    """Record one save of a reviewer's review: one event per changed field, all in one batch.
+
+    None leaves a field unchanged; "" (or [] for tags and tool calls) clears it. Tags are ids or
+    names; a retired tag is refused unless the review already had it. Returns the events written
+    (none when nothing changed).
+    """
+    reviewer = _reviewer(reviewer)
+    at = at or now_utc()
+    with workspace.transaction() as cursor:
+        _check_records(cursor, [record_id])
+        current = reviewer_state(workspace, record_id, reviewer, cursor)
+        batch_id = new_id()
+        events = [ReviewEvent(new_id(), record_id, reviewer, at, action, {"before": before, "after": after}, batch_id)
+                  for action, before, after in
+                  _changes(workspace, cursor, current, verdict, tags, correction, tool_calls, note)]
+        append(cursor, events)
+    return events
+
+
+def _bulk_events(workspace: Workspace, cursor: duckdb.DuckDBPyConnection, record_ids: Iterable[str], reviewer: str,
+                 verdict: str | None, add_tag: str | None, remove_tag: str | None, at: datetime) -> list[ReviewEvent]:
+    """The events a bulk action would write: one per record it changes, sharing one batch id."""
+    if sum(value is not None for value in (verdict, add_tag, remove_tag)) != 1:
+        raise ReviewError("a bulk action sets a verdict or adds or removes one tag")
+    if verdict is not None:
+        check_verdict(verdict)
+    try:
+        tag = tag_ids_for_review(workspace, [add_tag], cursor=cursor)[0] if add_tag else None
+        untag = resolve_tag(workspace, remove_tag, cursor).tag_id if remove_tag else None
+    except UnknownTag as exc:
+        raise ReviewError(str(exc)) from exc
+    batch_id = new_id()
+    events = []
+    record_ids = list(dict.fromkeys(record_ids))
+    _check_records(cursor, record_ids)
+    for record_id, current in reviews_by(workspace, reviewer, record_ids, cursor).items():
+        if verdict is not None:
+            before, after, action = current.verdict, verdict, "verdict"
+        else:
+            before, action = sorted(current.tags), "tags"
+            after = sorted(set(before) - {untag}) if untag else sorted(set(before) | {tag})
+        if before != after:
+            events.append(ReviewEvent(new_id(), record_id, reviewer, at, action, {"before": before, "after": after},
+                                      batch_id, bulk=True))
+    return events
+
+
+def bulk_preview(workspace: Workspace, record_ids: Iterable[str], reviewer: str, *, verdict: str | None = None,
+                 add_tag: str | None = None, remove_tag: str | None = None) -> int:
+    """How many records a bulk action would change, for its confirmation; writes nothing."""
+    cursor = workspace.cursor()
+    return len(_bulk_events(workspace, cursor, record_ids, _reviewer(reviewer), verdict, add_tag, remove_tag, now_utc()))
+
+
+def bulk_apply(workspace: Workspace, record_ids: Iterable[str], reviewer: str, *, verdict: str | None = None,
+               add_tag: str | None = None, remove_tag: str | None = None,
+               at: datetime | None = None) -> list[ReviewEvent]:
+    """Set one verdict, or add or remove one tag, on many records at once: one event per record
+    changed, one batch, undone as a whole by `undo`. Returns the events written."""
+    reviewer = _reviewer(reviewer)
+    with workspace.transaction() as cursor:
+        events = _bulk_events(workspace, cursor, record_ids, reviewer, verdict, add_tag, remove_tag, at or now_utc())
+        append(cursor, events)
+    return events
+
+
+def _event(row: tuple, columns: list[str]) -> ReviewEvent:
+    values = dict(zip(columns, row))
+    values["payload"] = json.loads(values["payload"])
+    return ReviewEvent(**values)
+
+
+_EVENT_COLUMNS = "event_id, record_id, reviewer, event_at, action, payload, batch_id, bulk, undoes"
+
+
+def list_events(workspace: Workspace, record_id: str | None = None,
+                cursor: duckdb.DuckDBPyConnection | None = None) -> list[ReviewEvent]:
+    """The log, oldest first; of one record when `record_id` is given (its history, for the page)."""
+    cursor = cursor or workspace.cursor()
+    where, params = ("WHERE record_id = ?", [record_id]) if record_id is not None else ("", [])
+    cursor.execute(f"SELECT {_EVENT_COLUMNS} FROM review_events {where} ORDER BY event_at, seq", params)
+    columns = [column[0] for column in cursor.description]
+    return [_event(row, columns) for row in cursor.fetchall()]
+
+
+def undo(workspace: Workspace, reviewer: str, batch_id: str | None = None,
+         at: datetime | None = None) -> list[ReviewEvent]:
+    """Undo one of the reviewer's own actions, by default the latest one still in effect (so calling
+    it again walks further back): one `undo` event per event of that action. Returns them (none
+    when there is nothing left to undo); someone else's action cannot be undone."""
+    reviewer = _reviewer(reviewer)
+    at = at or now_utc()
+    with workspace.transaction() as cursor:
+        cursor.execute(f"""
+            WITH effective AS (SELECT * FROM review_events e WHERE e.action <> 'undo' AND NOT EXISTS (
+                SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id)),
+            target AS (SELECT batch_id FROM effective WHERE reviewer = $reviewer
+                       AND ($batch IS NULL OR batch_id = $batch)
+                       GROUP BY batch_id ORDER BY max(event_at) DESC, max(seq) DESC LIMIT 1)
+            SELECT {_EVENT_COLUMNS} FROM effective WHERE batch_id IN (SELECT batch_id FROM target)
+            ORDER BY seq""", {"reviewer": reviewer, "batch": batch_id})
+        columns = [column[0] for column in cursor.description]
+        undone = [_event(row, columns) for row in cursor.fetchall()]
+        undo_batch = new_id()
+        events = [ReviewEvent(new_id(), event.record_id, reviewer, at, "undo",
+                              {"action": event.action, "before": event.after, "after": event.before},
+                              undo_batch, event.bulk, event.event_id) for event in undone]
+        append(cursor, events)
+    return events

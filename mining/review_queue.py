@@ -1,0 +1,236 @@
+"""The review queue: which failure a reviewer should look at next, and claims on batches of them.
+
+Why the order: a reviewer's hour is best spent where a correction fixes the most calls, so the
+queue follows the latest clustering run's impact (size x lift), with new and growing modes first,
+then the other modes, then unclustered failures; within that, work still to do comes before work
+done. Filtering, ordering and paging all happen in one DuckDB query.
+
+Why claims: two reviewers working the same queue would otherwise judge the same records. A claim
+holds a record for one reviewer until it expires (30 minutes by default), so an abandoned batch
+frees itself; others' live claims are skipped by every reviewer's queue, and judging a record
+releases its reviewer's claim (mining.review_events). Every function takes the time `at`, so
+tests can move the clock.
+
+Blindness: while a record picked for a second review (mining.second_review) waits for its second
+reviewer, every reviewer who has not judged it gets its record-level verdict, tags and dispute
+flag as NULL, never the first reviewer's answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import polars as pl
+
+from mining.cluster_views import latest_run
+from mining.review_events import now_utc
+from mining.review_state import record_state_sql, reviewer_state_sql
+from mining.second_review import second_review_share, second_review_sql
+from mining.store import Workspace
+
+ReviewStateFilter = Literal["any", "todo", "unreviewed", "reviewed", "disputed", "adjudicated"]
+STATES: tuple[str, ...] = ("any", "todo", "unreviewed", "reviewed", "disputed", "adjudicated")
+ORDERS: tuple[str, ...] = ("priority", "newest", "oldest")
+CLAIM_TTL = timedelta(minutes=30)
+PREVIEW_CHARS = 160
+UNCLUSTERED = -1
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which failures to show; empty tuples and None mean "no restriction".
+
+    `clusters` may hold -1 for unclustered failures; `tags` matches records whose current tags
+    include any of these tag ids; `reviewed_by` records judged by any of these reviewers; `state`:
+    todo (needs a review, from this reviewer when one is given), unreviewed, reviewed, disputed,
+    adjudicated. `until` is exclusive.
+    """
+
+    clusters: tuple[int, ...] = ()
+    signals: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    source_files: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    reviewed_by: tuple[str, ...] = ()
+    state: ReviewStateFilter = "any"
+
+
+def _preview(column: str) -> str:
+    return f"regexp_replace(left({column}, {PREVIEW_CHARS}), '\\s+', ' ', 'g')"
+
+
+def _base_sql(share: float) -> str:
+    """Every failure with its cluster, review state (as $reviewer sees it) and live claim."""
+    return f"""
+    WITH fail AS (SELECT record_id, list(signal ORDER BY signal) AS signals FROM signals GROUP BY record_id),
+    cl AS (
+        SELECT m.record_id, m.cluster_id, coalesce(n.name, c.name) AS cluster_name, c.status AS cluster_status,
+               c.size * coalesce(c.lift, 1) AS impact
+        FROM cluster_members m LEFT JOIN clusters c ON c.run_id = m.run_id AND c.cluster_id = m.cluster_id
+        LEFT JOIN cluster_names n ON n.cluster_id = m.cluster_id AND m.cluster_id <> {UNCLUSTERED}
+        WHERE m.run_id = $run_id),
+    my AS (SELECT record_id, verdict, tags FROM ({reviewer_state_sql()}) WHERE reviewer = $reviewer),
+    rs AS ({record_state_sql()}),
+    claim AS (SELECT record_id, reviewer AS claimed_by, expires_at FROM claims WHERE expires_at > $at),
+    q AS (
+        SELECT r.record_id, coalesce(r.source_id, r.record_id) AS source_id, r.ts, r.model, r.source_file,
+               {_preview('r.cluster_text')} AS request, {_preview('r.response_text')} AS response, fail.signals,
+               coalesce(cl.cluster_id, {UNCLUSTERED}) AS cluster_id, cl.cluster_name, cl.cluster_status,
+               coalesce(cl.impact, 0) AS impact,
+               CASE WHEN cl.cluster_status IN ('growing', 'new') THEN 0 WHEN cl.cluster_status IS NOT NULL THEN 1
+                    ELSE 2 END AS tier,
+               claim.claimed_by, claim.expires_at AS claim_expires,
+               my.verdict AS my_verdict, coalesce(my.tags, []::VARCHAR[]) AS my_tags,
+               coalesce(rs.reviewers, []::VARCHAR[]) AS reviewers, rs.verdict AS shared_verdict,
+               coalesce(rs.tags, []::VARCHAR[]) AS shared_tags, coalesce(rs.disputed, false) AS disputed,
+               rs.adjudicated_by IS NOT NULL AS adjudicated, rs.last_change,
+               {second_review_sql('r.record_id', share)} AS second_review,
+               my.verdict IS NOT NULL AS judged_by_me
+        FROM fail JOIN records r USING (record_id) LEFT JOIN cl USING (record_id)
+        LEFT JOIN my USING (record_id) LEFT JOIN rs USING (record_id) LEFT JOIN claim USING (record_id))
+    SELECT *, len(reviewers) AS reviews,
+           NOT adjudicated AND NOT judged_by_me
+               AND (len(reviewers) = 0 OR (second_review AND len(reviewers) < 2)) AS todo,
+           $reviewer IS NOT NULL AND NOT adjudicated AND NOT judged_by_me
+               AND second_review AND len(reviewers) = 1 AS blind
+    FROM q"""
+
+
+def _where(f: QueueFilter, reviewer: str | None) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause over the base query and its bound values; the SQL is constant fragments."""
+    if f.state not in STATES:
+        raise ValueError(f"unknown review state {f.state!r}; use one of {', '.join(STATES)}")
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    for name, column, values in (("clusters", "cluster_id", f.clusters), ("source_files", "source_file", f.source_files),
+                                 ("models", "model", f.models)):
+        if values:
+            clauses.append(f"{column} IN (SELECT unnest(${name}))")
+            params[name] = list(values)
+    for name, column, values in (("signals", "signals", f.signals),
+                                 ("tags", "CASE WHEN blind THEN []::VARCHAR[] ELSE shared_tags END", f.tags),
+                                 ("reviewed_by", "reviewers", f.reviewed_by)):
+        if values:
+            clauses.append(f"list_has_any({column}, ${name}::VARCHAR[])")
+            params[name] = list(values)
+    if f.since is not None:
+        clauses.append("ts >= $since")
+        params["since"] = f.since
+    if f.until is not None:
+        clauses.append("ts < $until")
+        params["until"] = f.until
+    clauses.append({"any": "true", "todo": "todo", "unreviewed": "len(reviewers) = 0 AND NOT adjudicated",
+                    "reviewed": "(len(reviewers) > 0 OR adjudicated)", "disputed": "disputed",
+                    "adjudicated": "adjudicated"}[f.state])
+    if reviewer is not None:
+        clauses.append("(claimed_by IS NULL OR claimed_by = $reviewer)")
+    return " AND ".join(clauses), params
+
+
+_ORDER_BY = {
+    "priority": "coalesce(claimed_by = $reviewer, false) DESC, todo DESC, tier, impact DESC, ts DESC NULLS LAST",
+    "newest": "coalesce(claimed_by = $reviewer, false) DESC, todo DESC, ts DESC NULLS LAST",
+    "oldest": "coalesce(claimed_by = $reviewer, false) DESC, todo DESC, ts NULLS LAST",
+}
+
+
+def _query(workspace: Workspace, f: QueueFilter, reviewer: str | None, at: datetime | None,
+           order: str) -> tuple[str, dict[str, Any]]:
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
+    where, params = _where(f, reviewer)
+    run = latest_run(workspace)
+    params.update(run_id=run["run_id"] if run else None, reviewer=reviewer, at=at or now_utc())
+    sql = (f"SELECT * FROM ({_base_sql(second_review_share(workspace))}) WHERE {where}"
+           f" ORDER BY {_ORDER_BY[order]}, record_id")
+    return sql, params
+
+
+_SHOWN = """record_id, source_id, ts, model, source_file, request, response, signals, cluster_id, cluster_name,
+    cluster_status, impact, claimed_by, claim_expires, my_verdict, my_tags, reviews, todo, second_review, blind,
+    CASE WHEN blind THEN NULL ELSE shared_verdict END AS verdict,
+    CASE WHEN blind THEN NULL ELSE shared_tags END AS tags,
+    CASE WHEN blind THEN NULL ELSE disputed END AS disputed, adjudicated, last_change"""
+
+
+def queue_page(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: str | None = None, page: int = 1,
+               page_size: int = 50, order: str = "priority", at: datetime | None = None) -> pl.DataFrame:
+    """One page of the queue as `reviewer` sees it (None: a lead's view of everything).
+
+    Columns: record_id, source_id, ts, model, source_file, request, response (one-line previews),
+    signals, cluster_id (-1 unclustered), cluster_name, cluster_status, impact, claimed_by,
+    claim_expires, my_verdict, my_tags, reviews (reviewers with a verdict), todo, second_review,
+    blind, verdict and tags (the record's; NULL while blind), disputed, adjudicated, last_change.
+    """
+    sql, params = _query(workspace, f, reviewer, at, order)
+    params.update(limit=page_size, offset=(max(page, 1) - 1) * page_size)
+    return workspace.cursor().sql(f"SELECT {_SHOWN} FROM ({sql}) LIMIT $limit OFFSET $offset", params=params).pl()
+
+
+def queue_count(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: str | None = None,
+                at: datetime | None = None) -> int:
+    """How many failures the filter holds, for paging and a bulk action's confirmation."""
+    sql, params = _query(workspace, f, reviewer, at, "priority")
+    return workspace.cursor().execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+
+
+def queue_record_ids(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: str | None = None,
+                     limit: int | None = None, at: datetime | None = None) -> list[str]:
+    """The record ids of the queue in order (all of a cluster for a bulk action, or the next few)."""
+    sql, params = _query(workspace, f, reviewer, at, "priority")
+    params["limit"] = limit
+    return [row[0] for row in workspace.cursor().execute(f"SELECT record_id FROM ({sql}) LIMIT $limit",
+                                                         params).fetchall()]
+
+
+def next_record(workspace: Workspace, reviewer: str, f: QueueFilter = QueueFilter(state="todo"),
+                after: str | None = None, at: datetime | None = None) -> str | None:
+    """The record to open after saving `after` (save-and-next): the first of the reviewer's queue
+    other than it, or None when the queue is done."""
+    sql, params = _query(workspace, f, reviewer, at, "priority")
+    params["after"] = after
+    row = workspace.cursor().execute(
+        f"SELECT record_id FROM ({sql}) WHERE record_id IS DISTINCT FROM $after LIMIT 1", params).fetchone()
+    return row[0] if row else None
+
+
+def claim_batch(workspace: Workspace, reviewer: str, n: int = 20, f: QueueFilter = QueueFilter(state="todo"),
+                ttl: timedelta = CLAIM_TTL, at: datetime | None = None) -> list[str]:
+    """Claim the next `n` records of the reviewer's queue that nobody holds a live claim on, until
+    `at + ttl`. Returns their ids in queue order (fewer when the queue runs out)."""
+    at = at or now_utc()
+    with workspace.transaction() as cursor:
+        sql, params = _query(workspace, f, reviewer, at, "priority")
+        params["n"] = n
+        ids = [row[0] for row in cursor.execute(
+            f"SELECT record_id FROM ({sql}) WHERE claimed_by IS NULL LIMIT $n", params).fetchall()]
+        for record_id in ids:
+            cursor.execute("INSERT OR REPLACE INTO claims (record_id, reviewer, claimed_at, expires_at)"
+                           " VALUES (?, ?, ?, ?)", [record_id, reviewer, at, at + ttl])
+    return ids
+
+
+def release_claims(workspace: Workspace, reviewer: str, record_ids: list[str] | None = None) -> int:
+    """Give back the reviewer's claims (all of them, or these records'); returns how many."""
+    with workspace.transaction() as cursor:
+        where, params = "reviewer = ?", [reviewer]
+        if record_ids is not None:
+            where += " AND record_id IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(record_ids)
+        count = cursor.execute(f"SELECT count(*) FROM claims WHERE {where}", params).fetchone()[0]
+        cursor.execute(f"DELETE FROM claims WHERE {where}", params)
+    return count
+
+
+def live_claims(workspace: Workspace, reviewer: str | None = None, at: datetime | None = None) -> list[dict[str, Any]]:
+    """The claims not yet expired (of one reviewer, or everyone's): record_id, reviewer, claimed_at, expires_at."""
+    cursor = workspace.cursor().execute(
+        "SELECT record_id, reviewer, claimed_at, expires_at FROM claims WHERE expires_at > $at"
+        " AND ($reviewer IS NULL OR reviewer = $reviewer) ORDER BY claimed_at, record_id",
+        {"at": at or now_utc(), "reviewer": reviewer})
+    columns = [column[0] for column in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
