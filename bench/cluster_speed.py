@@ -22,7 +22,6 @@ finds them at this size. Target (the issue): under 60 s and under 4 GB.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -33,22 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
+from clinc import requests_and_intents
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 NOISE_SIGMA = 0.02
-
-
-def clinc_requests(data: Path) -> tuple[list[str], list[str]]:
-    """The user request of every CLINC150 call and its intent."""
-    truth = json.loads((data / "clinc150_truth.json").read_text())["records"]
-    texts, intents = [], []
-    with open(data / "clinc150_openai.jsonl", encoding="utf-8") as lines:
-        for line in lines:
-            call = json.loads(line)
-            texts.append([m for m in call["request"]["messages"] if m["role"] == "user"][-1]["content"])
-            intents.append(truth[call["id"]]["intent"])
-    return texts, intents
 
 
 def write_log(path: Path, texts: list[str], picks: np.ndarray, failing: int) -> None:
@@ -70,7 +59,7 @@ def prepare(workspace_path: Path, data: Path, failures: int, passing: int) -> li
     from mining.ingest.pipeline import ingest_paths
     from mining.store import Workspace
 
-    texts, intents = clinc_requests(data)
+    texts, intents = requests_and_intents(data)
     rng = np.random.default_rng(0)
     picks = rng.integers(0, len(texts), failures + passing)
     workspace = Workspace.open(workspace_path)

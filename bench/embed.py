@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from clinc import requests_and_intents
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # name -> (EmbeddingSettings fields, whether batches are sorted by length across the whole set)
@@ -50,19 +52,6 @@ END_TO_END = "embed_records, default settings"  # the whole path: DuckDB, hashin
 REFERENCE = "torch"
 
 
-def load_texts(data: Path) -> tuple[list[str], list[str]]:
-    """The last user message of every call, and its intent label."""
-    truth = json.loads((data / "clinc150_truth.json").read_text())["records"]
-    texts, labels = [], []
-    with open(data / "clinc150_openai.jsonl", encoding="utf-8") as lines:
-        for line in lines:
-            call = json.loads(line)
-            user = [message for message in call["request"]["messages"] if message["role"] == "user"]
-            texts.append(user[-1]["content"])
-            labels.append(truth[call["id"]]["intent"])
-    return texts, labels
-
-
 def run_variant(name: str, data: Path, out: Path) -> dict:
     """In the child: time building/loading and embedding once; save the vectors for the parent."""
     sys.path.insert(0, str(ROOT))
@@ -70,7 +59,7 @@ def run_variant(name: str, data: Path, out: Path) -> dict:
 
     fields, sort = VARIANTS[name]
     settings = EmbeddingSettings(**fields)
-    texts, _ = load_texts(data)
+    texts, _ = requests_and_intents(data)
     started = time.perf_counter()
     load_model(settings)
     load_s = time.perf_counter() - started
@@ -161,7 +150,7 @@ def main() -> None:
         print(json.dumps(run(data, Path(args.out))))
         return
     names = [name for name in [*VARIANTS, END_TO_END] if not args.only or name in args.only or name == REFERENCE]
-    texts, labels = load_texts(data)
+    texts, labels = requests_and_intents(data)
     with tempfile.TemporaryDirectory() as folder:
         if args.fresh_cache:  # the children inherit it
             os.environ["FAULTLINE_MODEL_CACHE"] = str(Path(folder) / "models")
