@@ -64,7 +64,7 @@ def _print_reports(reports: list, as_json: bool) -> int:
             for sample in report.quarantine_samples[:5]:
                 print(f"  quarantined line {sample['line']}: {sample['reason']}")
             if report.rows_quarantined > 5:
-                print(f"  ... see all with the Ingest page or the quarantine table")
+                print("  ... see all with the Ingest page or the quarantine table")
     failed = [report for report in reports if report.error]
     if failed:
         raise CommandFailed(failed[0].error + (f" (and {len(failed) - 1} more files failed)" if len(failed) > 1 else ""))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -354,7 +354,3 @@ def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_i
         cursor.execute("""UPDATE cluster_runs SET status = 'finished', finished_at = now(), n_points = ?
                           WHERE run_id = ?""", [len(record_ids), run_id])
 
-
-def cluster_settings_with(settings: ClusterSettings, **changes: Any) -> ClusterSettings:
-    """A copy of `settings` with the given fields changed (and checked)."""
-    return replace(settings, **{key: value for key, value in changes.items() if value is not None})

@@ -76,7 +76,9 @@ def append(cursor: duckdb.DuckDBPyConnection, events: list[ReviewEvent]) -> None
     """Insert events as they are (used inside a caller's transaction), in the order given."""
     if not events:
         return
-    # one INSERT from an Arrow table (DuckDB reads the local variable by name): thousands of events stay quick
+    # One INSERT from an Arrow table that DuckDB finds by this local variable's name (its documented
+    # replacement scan; cursor.register is refused while a caller's result is still open on the
+    # cursor): a bulk action's thousands of events stay quick.
     appended_events = pa.table({
         "n": list(range(len(events))), "event_id": [e.event_id for e in events],
         "record_id": [e.record_id for e in events], "reviewer": [e.reviewer for e in events],
