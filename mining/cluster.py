@@ -27,7 +27,7 @@ from mining.cluster_algorithms import (ALGORITHMS, NOISE, Assignment, attach_noi
                                        default_min_cluster_size, get_algorithm, map_coordinates,
                                        neighbour_graph)
 from mining.cluster_identity import ClusterShape, match_clusters
-from mining.cluster_labels import central_examples, labels_for
+from mining.cluster_labels import central_examples, distinct_name, labels_for
 from mining.detect import failures_sql
 from mining.embed import EmbeddingSettings, embedding_settings, text_sql, vectors_for
 from mining.store import Workspace
@@ -290,6 +290,7 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
             "examples": [record_ids[row] for row in central_examples(matrix, labels, texts, centre, label)],
             "centroid": centre.tolist(), "previous_id": identities[label].previous_id,
         })
+    _settle_names(workspace, previous, rows)
     progress(0.95, "saving the run")
     _store_run(workspace, run_id, previous, ids, member_ids, coordinates, assignment, rows, gone)
     statuses = {status: sum(1 for row in rows if row["status"] == status)
@@ -298,13 +299,30 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     return RunSummary(run_id, len(record_ids), len(rows), int(np.sum(labels == NOISE)), statuses)
 
 
+def _settle_names(workspace: Workspace, previous: str | None, rows: list[dict[str, Any]]) -> None:
+    """A matched mode keeps the previous run's name; a new mode gets a name no other mode has.
+
+    Keeping names stops them drifting week to week as keywords shift. Two modes that share their
+    top keywords (one request phrased two ways, say) would otherwise show the same name twice.
+    """
+    kept = dict(workspace.cursor().execute("SELECT cluster_id, name FROM clusters WHERE run_id = ?",
+                                           [previous]).fetchall()) if previous else {}
+    for row in rows:
+        if row["previous_id"] is not None and kept.get(row["previous_id"]):
+            row["name"] = kept[row["previous_id"]]
+    taken = {row["name"].lower() for row in rows if row["previous_id"] is not None}
+    for row in sorted(rows, key=lambda row: -row["size"]):
+        if row["previous_id"] is None:
+            row["name"] = distinct_name(row["name"], row["keywords"], taken, row["cluster_id"])
+            taken.add(row["name"].lower())
+
+
 def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_ids: np.ndarray,
                member_ids: np.ndarray, coordinates: np.ndarray, assignment: Assignment,
                rows: list[dict[str, Any]], gone: list[int]) -> None:
     """Members, clusters (with dates and weekly counts from SQL) and the finished run, atomically.
 
-    A matched mode keeps the previous run's name, so names do not drift week to week as keywords
-    shift; a mode that disappeared is kept in this run as 'gone', with size 0, so it is seen going.
+    A mode that disappeared is kept in this run as 'gone', with size 0, so it is seen going.
     """
     members = pa.table({
         "record_id": pa.array(record_ids.tolist(), pa.string()),
@@ -320,16 +338,11 @@ def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_i
                                  probability FROM new_members""", [run_id])
         cursor.unregister("new_members")
         for row in rows:
-            name = row["name"]
-            if row["previous_id"] is not None:
-                kept = cursor.execute("SELECT name FROM clusters WHERE run_id = ? AND cluster_id = ?",
-                                      [previous, row["previous_id"]]).fetchone()
-                name = kept[0] if kept and kept[0] else name
             cursor.execute("""
                 INSERT INTO clusters (run_id, cluster_id, name, keywords, size, failures, failure_rate, lift,
                                       status, examples, centroid)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [run_id, row["cluster_id"], name, json.dumps(row["keywords"]), row["size"], row["failures"],
+                [run_id, row["cluster_id"], row["name"], json.dumps(row["keywords"]), row["size"], row["failures"],
                  row["failure_rate"], row["lift"], row["status"], json.dumps(row["examples"]), row["centroid"]])
         for cluster_id in gone:
             cursor.execute("""

@@ -85,6 +85,17 @@ def name_from_keywords(keywords: list[str], fallback: str) -> str:
     return ", ".join(words) if words else fallback
 
 
+def distinct_name(name: str, keywords: list[str], taken: set[str], cluster_id: int) -> str:
+    """`name`, or when another mode has it (case-insensitively), that name plus its next keyword."""
+    if name.lower() not in taken:
+        return name
+    said = set(name.lower().split(", "))
+    for keyword in keywords:
+        if keyword.lower() not in said and f"{name}, {keyword}".lower() not in taken:
+            return f"{name}, {keyword}"
+    return f"{name} (mode {cluster_id})"
+
+
 def labels_for(texts: list[str], labels: np.ndarray) -> dict[int, Label]:
     """Keywords and a name for every cluster."""
     keywords = class_tfidf_keywords(texts, labels)

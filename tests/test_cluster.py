@@ -19,7 +19,7 @@ from mining.__main__ import main
 from mining.cluster import ClusterSettings, ClusteringError, run_clustering
 from mining.cluster_algorithms import NOISE, Assignment, attach_noise, candidate_ks, default_min_cluster_size
 from mining.cluster_identity import ClusterShape, match_clusters, trend
-from mining.cluster_labels import class_tfidf_keywords, name_from_keywords
+from mining.cluster_labels import class_tfidf_keywords, distinct_name, name_from_keywords
 from mining.cluster_views import (cluster_detail, latest_run, list_clusters, map_points, member_source_ids,
                                   rename_cluster)
 from mining.ingest.pipeline import ingest_paths
@@ -169,6 +169,13 @@ def test_class_tfidf_prefers_words_that_set_a_cluster_apart():
     assert "order" not in keywords[0][:1] and "please" not in keywords[0]  # shared and stop words sink
     assert name_from_keywords(["refund", "charged twice", "card", "bank"], "mode 0") == "refund, charged twice, card"
     assert name_from_keywords([], "mode 3") == "mode 3"
+
+
+def test_a_new_mode_never_takes_a_name_another_mode_has():
+    taken = {"refund, card"}
+    assert distinct_name("login, password", ["login", "password"], taken, 3) == "login, password"
+    assert distinct_name("Refund, card", ["refund", "card", "bank"], taken, 4) == "Refund, card, bank"
+    assert distinct_name("refund, card", ["refund", "card"], taken, 5) == "refund, card (mode 5)"
 
 
 def test_sizes_and_candidate_ks_follow_the_number_of_points():
