@@ -30,12 +30,16 @@ def sidebar() -> None:
 
 
 st.set_page_config(page_title="Faultline", layout="wide")
-sidebar()
-st.navigation([
+# The pages first, then the sidebar's widgets: widgets drawn before st.navigation lose what a user
+# types in them on the next rerun (Streamlit 1.67), so the reviewer's name would not stick.
+page = st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
     st.Page("pages/ingest.py", title="Ingest", icon=":material/upload_file:"),
     st.Page("pages/records.py", title="Records", icon=":material/table_rows:"),
     st.Page("pages/failures.py", title="Failures", icon=":material/flag:"),
     st.Page("pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
+    st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
     st.Page("pages/quarantine.py", title="Quarantine", icon=":material/report:"),
-]).run()
+])
+sidebar()
+page.run()

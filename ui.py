@@ -1,4 +1,5 @@
-"""What every page of the app shares: the workspace in use, progress bars, and safe text.
+"""What every page of the app shares: the workspace in use, progress bars, safe text, and a record
+read as a chat transcript (the Records and Review pages).
 
 Log text is untrusted: a logged prompt may hold HTML or markdown written by anyone. Pages show it
 with st.text, st.code, st.json or st.dataframe, which never interpret it. Where an element only
@@ -11,22 +12,34 @@ import math
 import re
 import sys
 import tempfile
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 import streamlit as st
 
+from mining.browse import FilterOptions
 from mining.store import Workspace, WorkspaceError, default_workspace_path
 
 WORKSPACE_KEY = "workspace_path"
 REVIEWER_KEY = "reviewer"
 _UPLOADS_KEY = "upload_folder"
+# Known roles get their own avatar; anything else a log calls a role is shown as text.
+AVATARS = {"user": None, "assistant": None, "system": ":material/settings:", "tool": ":material/build:"}
 
 # Column titles for workspace_summary's recent_ingests, shown on the Overview and Ingest pages.
 INGEST_HISTORY_COLUMNS = {
     "started_at": "Started", "file": "File", "format": "Format", "rows_read": "Read", "rows_added": "Added",
     "rows_present": "Already present", "rows_quarantined": "Quarantined", "rows_skipped": "Skipped",
     "message": "Problem",
+}
+
+# Columns of mining.similar.similar_records' neighbours, shown on the Clusters and Review pages.
+SIMILAR_COLUMNS = {
+    "similarity": st.column_config.NumberColumn("Similarity", format="%.2f", width="small"),
+    "text": st.column_config.TextColumn("Text", width="large"),
+    "cluster_name": st.column_config.TextColumn("Failure mode"),
+    "source_id": st.column_config.TextColumn("Source id"),
 }
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping them all turns
@@ -129,3 +142,60 @@ def save_uploads(files: Iterable[Upload], folder: Path) -> list[Path]:
             target.write_bytes(upload.getbuffer())
         paths.append(target)
     return paths
+
+
+# --- Records as a reader sees them (the Records and Review pages) ------------------------------
+
+
+def utc_day(value: datetime) -> date:
+    """The UTC day of a time: DuckDB hands times back in the machine's zone, the filter works in UTC."""
+    return value.astimezone(timezone.utc).date()
+
+
+def time_range(options: FilterOptions, key: str | None = None) -> tuple[datetime | None, datetime | None]:
+    """The chosen days as [since, until); the full span means no limit, so undated records stay in."""
+    if options.first_ts is None or options.last_ts is None:
+        return None, None
+    first, last = utc_day(options.first_ts), utc_day(options.last_ts)
+    days = st.date_input("Days (UTC)", value=(first, last), min_value=first, max_value=last, key=key)
+    if not isinstance(days, tuple) or len(days) != 2 or days == (first, last):
+        return None, None
+    since = datetime.combine(days[0], time(), tzinfo=timezone.utc)
+    return since, datetime.combine(days[1] + timedelta(days=1), time(), tzinfo=timezone.utc)
+
+
+def show_conversation(record: dict[str, Any]) -> None:
+    """The call as a chat: the input messages, then the response (or the error)."""
+    for message in record["input_messages"] or []:
+        role = str(message.get("role"))
+        with st.chat_message(role if role in AVATARS else "other", avatar=AVATARS.get(role, ":material/help:")):
+            if role not in ("user", "assistant"):
+                st.text(role)
+            if message.get("tool_call_id"):
+                st.text(f"result of tool call {message['tool_call_id']}")
+            if message.get("content") is not None:
+                st.text(message["content"])
+            if message.get("tool_calls"):
+                st.caption("Tool calls")
+                st.json(message["tool_calls"])
+    with st.chat_message("assistant"):
+        if record["response_text"] is not None:
+            st.text(record["response_text"])
+        if record["tool_calls"]:
+            st.caption("Tool calls")
+            st.json(record["tool_calls"])
+        if record["error"]:
+            st.error(plain(record["error"]))
+        if record["response_text"] is None and not record["tool_calls"] and not record["error"]:
+            st.text("(no response logged)")
+    if record["expected_output"] is not None:
+        st.text("Expected output")
+        st.code(record["expected_output"], language=None, wrap_lines=True)
+
+
+def call_details(record: dict[str, Any]) -> dict[str, Any]:
+    """Everything about the call that is not conversation, feedback or the raw line."""
+    skip = {"input_messages", "cluster_text", "response_text", "feedback", "feedback_score", "feedback_comment",
+            "expected_output", "raw"}
+    return {key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in record.items() if key not in skip and value is not None}

@@ -42,12 +42,6 @@ LIST_COLUMNS = {
     "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD", timezone="UTC"),
     "last_seen": st.column_config.DatetimeColumn("Last seen", format="YYYY-MM-DD", timezone="UTC"),
 }
-NEIGHBOUR_COLUMNS = {
-    "similarity": st.column_config.NumberColumn("Similarity", format="%.2f", width="small"),
-    "text": st.column_config.TextColumn("Text", width="large"),
-    "cluster_name": st.column_config.TextColumn("Failure mode"),
-    "source_id": st.column_config.TextColumn("Source id"),
-}
 
 
 # --- Finding failure modes: the background job -------------------------------------------------
@@ -231,7 +225,7 @@ def neighbours(workspace: Workspace, cluster: dict[str, Any]) -> None:
     record_id = st.selectbox("Nearest failures to", list(choices), key=f"cluster_neighbours_{cluster['id']}",
                              format_func=lambda key: " ".join(choices[key].split())[:120])
     st.dataframe(similar_records(workspace, record_id=record_id, k=10), hide_index=True,
-                 column_config=NEIGHBOUR_COLUMNS, column_order=list(NEIGHBOUR_COLUMNS))
+                 column_config=ui.SIMILAR_COLUMNS, column_order=list(ui.SIMILAR_COLUMNS))
 
 
 def detail(workspace: Workspace, cluster_id: int) -> None:
@@ -263,7 +257,7 @@ def similar_search(workspace: Workspace) -> None:
                           placeholder="e.g. refund for a cancelled order")
     if query.strip():
         st.dataframe(similar_records(workspace, query=query.strip(), k=10), hide_index=True,
-                     column_config=NEIGHBOUR_COLUMNS, column_order=list(NEIGHBOUR_COLUMNS))
+                     column_config=ui.SIMILAR_COLUMNS, column_order=list(ui.SIMILAR_COLUMNS))
 
 
 # --- The page ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ st.code, st.json and st.dataframe (see ui.py).
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import timezone
 from typing import Any
 
 import polars as pl
@@ -34,25 +34,7 @@ TABLE_COLUMNS = {
     "source_file": st.column_config.TextColumn("Source file"),
     "source_id": st.column_config.TextColumn("Source id"),
 }
-# Known roles get their own avatar; anything else a log calls a role is shown as text.
-AVATARS = {"user": None, "assistant": None, "system": ":material/settings:", "tool": ":material/build:"}
 
-
-def utc_day(value: datetime) -> date:
-    """The UTC day of a time: DuckDB hands times back in the machine's zone, the filter works in UTC."""
-    return value.astimezone(timezone.utc).date()
-
-
-def time_range(options: FilterOptions) -> tuple[datetime | None, datetime | None]:
-    """The chosen days as [since, until); the full span means no limit, so undated records stay in."""
-    if options.first_ts is None or options.last_ts is None:
-        return None, None
-    first, last = utc_day(options.first_ts), utc_day(options.last_ts)
-    days = st.date_input("Days (UTC)", value=(first, last), min_value=first, max_value=last)
-    if not isinstance(days, tuple) or len(days) != 2 or days == (first, last):
-        return None, None
-    since = datetime.combine(days[0], time(), tzinfo=timezone.utc)
-    return since, datetime.combine(days[1] + timedelta(days=1), time(), tzinfo=timezone.utc)
 
 
 def filters(options: FilterOptions) -> RecordFilter:
@@ -65,7 +47,7 @@ def filters(options: FilterOptions) -> RecordFilter:
     models = first_row[2].multiselect("Model", options.models)
     second_row = st.columns([2, 1, 1], vertical_alignment="bottom")
     with second_row[0]:
-        since, until = time_range(options)
+        since, until = ui.time_range(options)
     feedback = second_row[1].selectbox("Feedback", list(FEEDBACK_LABELS), format_func=FEEDBACK_LABELS.get)
     errors_only = second_row[2].toggle("Errors only")
     return RecordFilter(tuple(files), tuple(formats), tuple(models), since, until, feedback,
@@ -94,35 +76,6 @@ def record_to_open(selected: str | None) -> str | None:
     return st.query_params.get("record")
 
 
-def show_conversation(record: dict[str, Any]) -> None:
-    """The call as a chat: the input messages, then the response (or the error)."""
-    for message in record["input_messages"] or []:
-        role = str(message.get("role"))
-        with st.chat_message(role if role in AVATARS else "other", avatar=AVATARS.get(role, ":material/help:")):
-            if role not in ("user", "assistant"):
-                st.text(role)
-            if message.get("tool_call_id"):
-                st.text(f"result of tool call {message['tool_call_id']}")
-            if message.get("content") is not None:
-                st.text(message["content"])
-            if message.get("tool_calls"):
-                st.caption("Tool calls")
-                st.json(message["tool_calls"])
-    with st.chat_message("assistant"):
-        if record["response_text"] is not None:
-            st.text(record["response_text"])
-        if record["tool_calls"]:
-            st.caption("Tool calls")
-            st.json(record["tool_calls"])
-        if record["error"]:
-            st.error(ui.plain(record["error"]))
-        if record["response_text"] is None and not record["tool_calls"] and not record["error"]:
-            st.text("(no response logged)")
-    if record["expected_output"] is not None:
-        st.text("Expected output")
-        st.code(record["expected_output"], language=None, wrap_lines=True)
-
-
 def show_feedback(record: dict[str, Any]) -> None:
     """The normalised score first (what the failure signals use), then what the source gave."""
     score = record["feedback_score"]
@@ -131,14 +84,6 @@ def show_feedback(record: dict[str, Any]) -> None:
         st.text(record["feedback_comment"])
     if record["feedback"]:
         st.json(record["feedback"])
-
-
-def call_details(record: dict[str, Any]) -> dict[str, Any]:
-    """Everything about the call that is not conversation, feedback or the raw line."""
-    skip = {"input_messages", "cluster_text", "response_text", "feedback", "feedback_score", "feedback_comment",
-            "expected_output", "raw"}
-    return {key: value.isoformat() if isinstance(value, datetime) else value
-            for key, value in record.items() if key not in skip and value is not None}
 
 
 def show_raw_line(raw: str) -> None:
@@ -163,13 +108,13 @@ def record_detail(workspace: Workspace, key: str) -> None:
         st.warning(ui.plain(f"{signal['label']}: {signal['detail'] or ''}"), icon=":material/flag:")
     tabs = st.tabs(["Conversation", "Tool calls", "Feedback", "Details", "Raw line"])
     with tabs[0]:
-        show_conversation(record)
+        ui.show_conversation(record)
     with tabs[1]:
         st.json({"tool_calls": record["tool_calls"], "tools": record["tools"]})
     with tabs[2]:
         show_feedback(record)
     with tabs[3]:
-        st.json(call_details(record))
+        st.json(ui.call_details(record))
     with tabs[4]:
         show_raw_line(record["raw"])
 
