@@ -164,6 +164,30 @@ def save_review(workspace: Workspace, record_id: str, reviewer: str, *, verdict:
     return events
 
 
+def save_from_editor(workspace: Workspace, record: dict[str, Any], reviewer: str, *, verdict: str | None,
+                     tags: Iterable[str], correction: str, tool_calls_text: str | None, note: str,
+                     at: datetime | None = None) -> list[ReviewEvent]:
+    """Save what a review form holds: its correction editor starts as the model's own answer.
+
+    An editor left as it was prefilled (the response, and the logged tool calls as JSON) is no
+    correction and is not saved as one, unless the reviewer had saved a correction before (then
+    going back to the response is a change). `tool_calls_text` is the tool-call editor's JSON (None
+    when the record has no tool calls; empty for none). Bad JSON raises ReviewError.
+    """
+    try:
+        tool_calls = (json.loads(tool_calls_text) if tool_calls_text.strip() else []) \
+            if tool_calls_text is not None else None
+    except ValueError as exc:
+        raise ReviewError(f"the corrected tool calls are not JSON: {exc}") from exc
+    current = reviewer_state(workspace, record["record_id"], _reviewer(reviewer))
+    had_correction = current.correction is not None or current.tool_calls is not None
+    untouched = correction == (record["response_text"] or "") and tool_calls in (None, record["tool_calls"])
+    if untouched and not had_correction:
+        correction, tool_calls = None, None
+    return save_review(workspace, record["record_id"], reviewer, verdict=verdict, tags=tags,
+                       correction=correction, tool_calls=tool_calls, note=note, at=at)
+
+
 def _bulk_events(workspace: Workspace, cursor: duckdb.DuckDBPyConnection, record_ids: Iterable[str], reviewer: str,
                  verdict: str | None, add_tag: str | None, remove_tag: str | None, at: datetime) -> list[ReviewEvent]:
     """The events a bulk action would write: one per record it changes, sharing one batch id."""

@@ -24,7 +24,7 @@ from mining.agreement import agreement_report
 from mining.browse import filter_options, get_record
 from mining.cluster_views import latest_run, list_clusters
 from mining.detect import signal_counts, signals_of
-from mining.review_events import VERDICTS, ReviewError, bulk_apply, bulk_preview, list_events, save_review, undo
+from mining.review_events import VERDICTS, ReviewError, bulk_apply, bulk_preview, list_events, save_from_editor, undo
 from mining.review_exchange import export_annotations, import_annotations
 from mining.review_progress import progress_by_cluster, progress_by_reviewer, reviews_per_day
 from mining.review_queue import (STATES, QueueFilter, claim_batch, next_record, queue_count, queue_page,
@@ -238,11 +238,6 @@ def focus_editor(record_id: str, version: str) -> None:
     st.html(FOCUS_SCRIPT % token, unsafe_allow_javascript=True)
 
 
-def parse_tool_calls(text: str) -> Any:
-    """The corrected tool calls from the editor: JSON, or an empty editor for none."""
-    return json.loads(text) if text.strip() else []
-
-
 def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, reviewer: str) -> None:
     """Verdict, tags, corrected answer (prefilled with the response), tool calls, note; Save and next.
 
@@ -254,8 +249,7 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
     version = f"{record_id}_{reviewer}_{state.last_change.isoformat() if state and state.last_change else 'new'}"
     tags = {tag.tag_id: tag.name for tag in list_tags(workspace)
             if not tag.retired or (state and tag.tag_id in state.tags)}
-    response = record["response_text"] or ""
-    prefill = state.correction if state and state.correction is not None else response
+    prefill = state.correction if state and state.correction is not None else record["response_text"] or ""
     calls_before = state.tool_calls if state and state.tool_calls is not None else record["tool_calls"]
     with st.form(f"review_form_{version}"):
         verdict = st.radio("Verdict", list(VERDICTS), format_func=VERDICT_LABELS.get, horizontal=True,
@@ -275,16 +269,8 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
     if not submitted or need_reviewer("a review"):
         return
     try:
-        tool_calls = parse_tool_calls(calls_text) if calls_text is not None else None
-    except ValueError as exc:
-        st.error(ui.plain(f"The corrected tool calls are not JSON: {exc}"))
-        return
-    had_correction = state.correction is not None or state.tool_calls is not None
-    if not had_correction and correction == response and (tool_calls is None or tool_calls == record["tool_calls"]):
-        correction, tool_calls = None, None  # an untouched prefill is no correction
-    try:
-        events = save_review(workspace, record_id, reviewer, verdict=verdict, tags=chosen_tags,
-                             correction=correction, tool_calls=tool_calls, note=note)
+        events = save_from_editor(workspace, record, reviewer, verdict=verdict, tags=chosen_tags,
+                                  correction=correction, tool_calls_text=calls_text, note=note)
     except ReviewError as exc:
         st.error(ui.plain(str(exc)))
         return

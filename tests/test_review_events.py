@@ -7,7 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mining.review_events import ReviewError, bulk_apply, bulk_preview, list_events, save_review, undo
+from mining.browse import get_record
+from mining.review_events import (ReviewError, bulk_apply, bulk_preview, list_events, save_from_editor, save_review,
+                                  undo)
 from mining.review_state import record_state, reviewer_state
 from mining.taxonomy import retire_tag
 from review_data import load_calls
@@ -165,3 +167,21 @@ def test_two_writers_at_once_lose_nothing(workspace, write_log, openai_line):
         ann, bob = reviewer_state(workspace, record, "ann"), reviewer_state(workspace, record, "bob")
         assert (ann.verdict, ann.note) == ("hard_example", f"ann round {rounds - 1} record {index}")
         assert (bob.verdict, bob.note) == ("not_a_failure", f"bob round {rounds - 1} record {index}")
+
+
+def test_an_editor_left_as_prefilled_is_no_correction_but_a_return_to_it_is(workspace, ids):
+    record = get_record(workspace, ids["f-0"])
+    response = record["response_text"] or ""
+    saved = save_from_editor(workspace, record, "ann", verdict="hard_example", tags=[], correction=response,
+                             tool_calls_text=None, note="", at=T0)
+    assert [event.action for event in saved] == ["verdict"]
+    assert reviewer_state(workspace, record["record_id"], "ann").correction is None
+    save_from_editor(workspace, record, "ann", verdict="hard_example", tags=[], correction="Better.",
+                     tool_calls_text=None, note="", at=T0 + timedelta(minutes=1))
+    back = save_from_editor(workspace, record, "ann", verdict="hard_example", tags=[], correction=response,
+                            tool_calls_text=None, note="", at=T0 + timedelta(minutes=2))
+    assert [event.action for event in back] == ["correction"]
+    assert reviewer_state(workspace, record["record_id"], "ann").correction == response
+    with pytest.raises(ReviewError, match="not JSON"):
+        save_from_editor(workspace, record, "ann", verdict=None, tags=[], correction=response,
+                         tool_calls_text="[{broken", note="")
