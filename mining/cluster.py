@@ -29,7 +29,7 @@ from mining.cluster_algorithms import (ALGORITHMS, NOISE, Assignment, attach_noi
 from mining.cluster_identity import ClusterShape, match_clusters
 from mining.cluster_labels import central_examples, distinct_name, labels_for
 from mining.detect import failures_sql
-from mining.embed import EmbeddingSettings, embedding_settings, text_sql, vectors_for
+from mining.embed import EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
 from mining.store import Workspace
 
 SCOPES = ("failures", "all")
@@ -112,8 +112,7 @@ def _record_facts(workspace: Workspace, record_ids: list[str], text: str) -> dic
     """Text, time and failure flag of each record, in the order of `record_ids`."""
     cursor = workspace.cursor()
     try:
-        cursor.register("wanted", pa.table({"position": pa.array(range(len(record_ids)), pa.int64()),
-                                            "record_id": pa.array(record_ids, pa.string())}))
+        register_ids(cursor, record_ids)
         table = cursor.sql(f"""
             SELECT {text_sql(text, 'r')} AS text, r.ts,
                    r.record_id IN ({failures_sql()}) AS failed
@@ -176,14 +175,11 @@ def _near_counts(workspace: Workspace, embedding: EmbeddingSettings, centres: di
     is counted near the most similar mode when within that mode's radius, and counts are scaled up
     by the sample's share.
     """
-    cursor = workspace.cursor()
-    passing = [row[0] for row in cursor.execute(f"""
-        SELECT record_id FROM records
+    rows = workspace.cursor().execute(f"""
+        SELECT record_id, count(*) OVER () FROM records
         WHERE record_id NOT IN ({failures_sql()}) AND {text_sql(embedding.text, 'records')} IS NOT NULL
-        ORDER BY hash(record_id || ?::VARCHAR) LIMIT ?""", [seed, RATE_SAMPLE]).fetchall()]
-    total = cursor.execute(f"""
-        SELECT count(*) FROM records
-        WHERE record_id NOT IN ({failures_sql()}) AND {text_sql(embedding.text, 'records')} IS NOT NULL""").fetchone()[0]
+        ORDER BY hash(record_id || ?::VARCHAR) LIMIT ?""", [seed, RATE_SAMPLE]).fetchall()
+    passing, total = [row[0] for row in rows], (rows[0][1] if rows else 0)
     if not passing or not centres:
         return {label: 0.0 for label in centres}, total
     vectors = vectors_for(workspace, passing, embedding, progress).matrix

@@ -53,16 +53,19 @@ def list_clusters(workspace: Workspace, run_id: str | None = None) -> list[dict[
     failure_rate, lift, status, first_seen, last_seen, weekly, examples (record ids).
     """
     run_id = _run_id(workspace, run_id)
-    if run_id is None:
-        return []
+    return [] if run_id is None else _clusters(workspace, run_id)
+
+
+def _clusters(workspace: Workspace, run_id: str, cluster_id: int | None = None) -> list[dict[str, Any]]:
+    """The run's clusters as list_clusters describes them; only `cluster_id` when given."""
     cursor = workspace.cursor()
     cursor.execute("""
         SELECT c.cluster_id AS id, coalesce(n.name, c.name) AS name, n.name IS NOT NULL AS renamed, c.keywords,
                c.size, c.failures, c.failure_rate, c.lift, c.status, c.first_seen, c.last_seen, c.weekly,
                c.examples
         FROM clusters c LEFT JOIN cluster_names n USING (cluster_id)
-        WHERE c.run_id = ?
-        ORDER BY c.status = 'gone', c.size * coalesce(c.lift, 1) DESC, c.cluster_id""", [run_id])
+        WHERE c.run_id = ? AND (? IS NULL OR c.cluster_id = ?)
+        ORDER BY c.status = 'gone', c.size * coalesce(c.lift, 1) DESC, c.cluster_id""", [run_id, cluster_id, cluster_id])
     columns = [column[0] for column in cursor.description]
     clusters = []
     for row in cursor.fetchall():
@@ -76,9 +79,10 @@ def list_clusters(workspace: Workspace, run_id: str | None = None) -> list[dict[
 def cluster_detail(workspace: Workspace, cluster_id: int, run_id: str | None = None) -> dict[str, Any] | None:
     """One mode of the run, with its examples expanded to {record_id, source_id, text}."""
     run_id = _run_id(workspace, run_id)
-    cluster = next((c for c in list_clusters(workspace, run_id) if c["id"] == cluster_id), None)
-    if cluster is None:
+    found = _clusters(workspace, run_id, cluster_id) if run_id else []
+    if not found:
         return None
+    cluster = found[0]
     cursor = workspace.cursor()
     by_id = {row[0]: row[1:] for row in cursor.execute(f"""
         SELECT r.record_id, r.source_id, {_text_expression(workspace, run_id)} FROM records r

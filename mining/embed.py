@@ -200,8 +200,8 @@ def _scope_sql(record_ids: list[str] | None) -> str:
     return "SELECT * FROM records WHERE record_id IN (SELECT record_id FROM wanted)"
 
 
-def _register_ids(cursor: Any, record_ids: list[str] | None) -> None:
-    """Hand the wanted ids to DuckDB as a table (with their position, to keep the caller's order)."""
+def register_ids(cursor: Any, record_ids: list[str] | None) -> None:
+    """Hand the wanted ids to DuckDB as the table `wanted` (with their position, to keep the caller's order)."""
     if record_ids is not None:
         cursor.register("wanted", pa.table({
             "position": pa.array(range(len(record_ids)), pa.int64()),
@@ -217,7 +217,7 @@ def _missing_texts(workspace: Workspace, record_ids: list[str] | None,
     the least work.
     """
     cursor = workspace.cursor()
-    _register_ids(cursor, record_ids)
+    register_ids(cursor, record_ids)
     cursor.execute(f"""
         CREATE TEMP TABLE scope_texts AS
         SELECT {text_sql(settings.text, 'r')} AS text FROM ({_scope_sql(record_ids)}) r""")
@@ -299,7 +299,7 @@ def vectors_for(workspace: Workspace, record_ids: list[str], settings: Embedding
     embed_records(workspace, record_ids, settings, progress)
     cursor = workspace.cursor()
     try:
-        _register_ids(cursor, record_ids)
+        register_ids(cursor, record_ids)
         table = cursor.sql(f"""
             SELECT w.record_id, e.vector FROM wanted w
             JOIN records r ON r.record_id = w.record_id

@@ -28,7 +28,6 @@ from mining.store import Workspace
 ALGORITHMS = {"hdbscan": "HDBSCAN: finds how many modes there are", "kmeans": "k-means: a fixed number of modes"}
 SCOPES = {"failures": "Failures only", "all": "All records"}
 TEXTS = {"request": "The request", "response": "The response", "both": "Request and response"}
-STATUS_LABELS = {"new": "new", "growing": "growing", "shrinking": "shrinking", "stable": "stable", "gone": "gone"}
 MAP_POINTS = 20_000
 WATCHING_KEY = "clusters_watching_job"
 NOTICE_KEY = "clusters_notice"
@@ -147,14 +146,14 @@ def selected_point(event: Any) -> str | None:
     return str(data[0] if isinstance(data, list) else data) if data else None
 
 
-def failure_map(workspace: Workspace, total: int) -> None:
+def failure_map(workspace: Workspace, run: dict[str, Any]) -> None:
     """The 2-D map of the run, sampled for display; clicking a point opens its record below."""
     st.subheader("Map")
-    points = map_points(workspace, limit=MAP_POINTS)
+    points = map_points(workspace, limit=MAP_POINTS, run_id=run["run_id"])
     if points.is_empty():
         st.info("This run placed no points on the map.")
         return
-    st.caption(f"Showing {points.height:,} of {total:,} points. Each point is a call; near points have "
+    st.caption(f"Showing {points.height:,} of {run['n_points']:,} points. Each point is a call; near points have "
                "alike text. Click one to read it.")
     event = st.plotly_chart(map_figure(points), key="clusters_map", on_select="rerun", selection_mode="points",
                             config={"displaylogo": False})
@@ -228,9 +227,9 @@ def neighbours(workspace: Workspace, cluster: dict[str, Any]) -> None:
                  column_config=ui.SIMILAR_COLUMNS, column_order=list(ui.SIMILAR_COLUMNS))
 
 
-def detail(workspace: Workspace, cluster_id: int) -> None:
+def detail(workspace: Workspace, cluster_id: int, run_id: str) -> None:
     """Everything about one mode: name, numbers, keywords, trend, examples and neighbours."""
-    cluster = cluster_detail(workspace, cluster_id)
+    cluster = cluster_detail(workspace, cluster_id, run_id)
     if cluster is None:
         st.warning("That failure mode is not in the latest run any more.")
         return
@@ -239,7 +238,7 @@ def detail(workspace: Workspace, cluster_id: int) -> None:
     columns[0].metric("Records", f"{cluster['size']:,}")
     columns[1].metric("Failure rate", f"{cluster['failure_rate']:.0%}" if cluster["failure_rate"] is not None else "–")
     columns[2].metric("Lift", f"{cluster['lift']:.1f}×" if cluster["lift"] is not None else "–")
-    columns[3].metric("Trend", STATUS_LABELS.get(cluster["status"], cluster["status"] or "–"))
+    columns[3].metric("Trend", cluster["status"] or "–")
     st.text("Keywords: " + (", ".join(cluster["keywords"] or []) or "–"))
     left, right = st.columns([3, 2])
     with left:
@@ -279,12 +278,12 @@ run = latest_run(workspace)
 if run is None:
     no_run_yet()
 else:
-    clusters = list_clusters(workspace)
+    clusters = list_clusters(workspace, run["run_id"])
     st.subheader("Ranked by impact")
     chosen = cluster_table(clusters)
-    failure_map(workspace, run["n_points"])
+    failure_map(workspace, run)
     if chosen is not None:
         st.divider()
-        detail(workspace, chosen)
+        detail(workspace, chosen, run["run_id"])
     st.divider()
     similar_search(workspace)
