@@ -45,7 +45,9 @@ class QueueFilter:
     `clusters` may hold -1 for unclustered failures; `tags` matches records whose current tags
     include any of these tag ids; `reviewed_by` records judged by any of these reviewers; `state`:
     todo (needs a review, from this reviewer when one is given), unreviewed, reviewed, disputed,
-    adjudicated. `until` is exclusive.
+    adjudicated. `until` is exclusive. `order` (one of ORDERS) is how the queue is sorted:
+    priority (the default: the reviewer's claims, work to do, then new and growing modes and the
+    others by impact), newest or oldest first; save-and-next and claims follow it too.
     """
 
     clusters: tuple[int, ...] = ()
@@ -57,6 +59,7 @@ class QueueFilter:
     until: datetime | None = None
     reviewed_by: tuple[str, ...] = ()
     state: ReviewStateFilter = "any"
+    order: str = "priority"
 
 
 def _preview(column: str) -> str:
@@ -138,15 +141,14 @@ _ORDER_BY = {
 }
 
 
-def _query(workspace: Workspace, f: QueueFilter, reviewer: str | None, at: datetime | None,
-           order: str) -> tuple[str, dict[str, Any]]:
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
+def _query(workspace: Workspace, f: QueueFilter, reviewer: str | None, at: datetime | None) -> tuple[str, dict[str, Any]]:
+    if f.order not in ORDERS:
+        raise ValueError(f"unknown order {f.order!r}; use one of {', '.join(ORDERS)}")
     where, params = _where(f, reviewer)
     run = latest_run(workspace)
     params.update(run_id=run["run_id"] if run else None, reviewer=reviewer, at=at or now_utc())
     sql = (f"SELECT * FROM ({_base_sql(second_review_share(workspace))}) WHERE {where}"
-           f" ORDER BY {_ORDER_BY[order]}, record_id")
+           f" ORDER BY {_ORDER_BY[f.order]}, record_id")
     return sql, params
 
 
@@ -158,7 +160,7 @@ _SHOWN = """record_id, source_id, ts, model, source_file, request, response, sig
 
 
 def queue_page(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: str | None = None, page: int = 1,
-               page_size: int = 50, order: str = "priority", at: datetime | None = None) -> pl.DataFrame:
+               page_size: int = 50, at: datetime | None = None) -> pl.DataFrame:
     """One page of the queue as `reviewer` sees it (None: a lead's view of everything).
 
     Columns: record_id, source_id, ts, model, source_file, request, response (one-line previews),
@@ -166,7 +168,7 @@ def queue_page(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: s
     claim_expires, my_verdict, my_tags, reviews (reviewers with a verdict), todo, second_review,
     blind, verdict and tags (the record's; NULL while blind), disputed, adjudicated, last_change.
     """
-    sql, params = _query(workspace, f, reviewer, at, order)
+    sql, params = _query(workspace, f, reviewer, at)
     params.update(limit=page_size, offset=(max(page, 1) - 1) * page_size)
     return workspace.cursor().sql(f"SELECT {_SHOWN} FROM ({sql}) LIMIT $limit OFFSET $offset", params=params).pl()
 
@@ -174,14 +176,14 @@ def queue_page(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: s
 def queue_count(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: str | None = None,
                 at: datetime | None = None) -> int:
     """How many failures the filter holds, for paging and a bulk action's confirmation."""
-    sql, params = _query(workspace, f, reviewer, at, "priority")
+    sql, params = _query(workspace, f, reviewer, at)
     return workspace.cursor().execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
 
 
 def queue_record_ids(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: str | None = None,
                      limit: int | None = None, at: datetime | None = None) -> list[str]:
     """The record ids of the queue in order (all of a cluster for a bulk action, or the next few)."""
-    sql, params = _query(workspace, f, reviewer, at, "priority")
+    sql, params = _query(workspace, f, reviewer, at)
     params["limit"] = limit
     return [row[0] for row in workspace.cursor().execute(f"SELECT record_id FROM ({sql}) LIMIT $limit",
                                                          params).fetchall()]
@@ -191,7 +193,7 @@ def next_record(workspace: Workspace, reviewer: str, f: QueueFilter = QueueFilte
                 after: str | None = None, at: datetime | None = None) -> str | None:
     """The record to open after saving `after` (save-and-next): the first of the reviewer's queue
     other than it, or None when the queue is done."""
-    sql, params = _query(workspace, f, reviewer, at, "priority")
+    sql, params = _query(workspace, f, reviewer, at)
     params["after"] = after
     row = workspace.cursor().execute(
         f"SELECT record_id FROM ({sql}) WHERE record_id IS DISTINCT FROM $after LIMIT 1", params).fetchone()
@@ -204,7 +206,7 @@ def claim_batch(workspace: Workspace, reviewer: str, n: int = 20, f: QueueFilter
     `at + ttl`. Returns their ids in queue order (fewer when the queue runs out)."""
     at = at or now_utc()
     with workspace.transaction() as cursor:
-        sql, params = _query(workspace, f, reviewer, at, "priority")
+        sql, params = _query(workspace, f, reviewer, at)
         params["n"] = n
         ids = [row[0] for row in cursor.execute(
             f"SELECT record_id FROM ({sql}) WHERE claimed_by IS NULL LIMIT $n", params).fetchall()]

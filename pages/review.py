@@ -27,7 +27,7 @@ from mining.detect import signal_counts, signals_of
 from mining.review_events import VERDICTS, ReviewError, bulk_apply, bulk_preview, list_events, save_from_editor, undo
 from mining.review_exchange import export_annotations, import_annotations
 from mining.review_progress import progress_by_cluster, progress_by_reviewer, reviews_per_day
-from mining.review_queue import (STATES, QueueFilter, claim_batch, next_record, queue_count, queue_page,
+from mining.review_queue import (ORDERS, STATES, QueueFilter, claim_batch, next_record, queue_count, queue_page,
                                  queue_record_ids, release_claims)
 from mining.review_state import record_state, reviewer_state, reviewer_states
 from mining.review_view import record_cluster, reviewer_names
@@ -48,6 +48,7 @@ VERDICT_LABELS = {"hard_example": "Hard example", "not_a_failure": "Not a failur
                   "skip": "Skip"}
 STATE_LABELS = {"any": "Any", "todo": "To do", "unreviewed": "Unreviewed", "reviewed": "Reviewed",
                 "disputed": "Disputed", "adjudicated": "Adjudicated"}
+ORDER_LABELS = {"priority": "Priority (impact)", "newest": "Newest first", "oldest": "Oldest first"}
 UNCLUSTERED = -1
 QUEUE_COLUMNS = {
     "source_id": st.column_config.TextColumn("Id"),
@@ -112,15 +113,16 @@ def queue_filters(workspace: Workspace) -> QueueFilter:
                                                   if count.records], key="review_f_signals")
         chosen_tags = first[2].multiselect("Tag", list(tags), format_func=tags.get, key="review_f_tags")
         reviewed_by = first[3].multiselect("Reviewed by", reviewer_names(workspace), key="review_f_reviewers")
-        second = st.columns([1, 1, 2])
+        second = st.columns([1, 1, 1, 2])
         files = second[0].multiselect("Source file", options.source_files, key="review_f_files")
         models = second[1].multiselect("Model", options.models, key="review_f_models")
-        with second[2]:
+        order = second[2].selectbox("Order", ORDERS, format_func=ORDER_LABELS.get, key="review_f_order")
+        with second[3]:
             since, until = ui.time_range(options, key="review_f_days")
     state = st.segmented_control("Review state", list(STATES), format_func=STATE_LABELS.get, default="todo",
                                  key="review_f_state") or "any"
     return QueueFilter(tuple(chosen_clusters), tuple(signals), tuple(chosen_tags), tuple(files), tuple(models),
-                       since, until, tuple(reviewed_by), state)
+                       since, until, tuple(reviewed_by), state, order)
 
 
 def claim_buttons(workspace: Workspace, f: QueueFilter, reviewer: str) -> None:

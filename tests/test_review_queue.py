@@ -162,3 +162,13 @@ def test_two_reviewers_claiming_at_once_get_different_records(workspace, write_l
     assert len(claimed["ann"]) == len(claimed["bob"]) == 15
     assert set(claimed["ann"]).isdisjoint(claimed["bob"])
     assert set(claimed["ann"]) | set(claimed["bob"]) == {ids[f"f-{i}"] for i in range(30)}
+
+
+def test_the_order_is_part_of_the_filter_and_save_and_next_follows_it(workspace, ids):
+    newest = QueueFilter(order="newest")
+    oldest = QueueFilter(order="oldest")
+    assert queue_page(workspace, newest)["source_id"].to_list() == [f"f-{i}" for i in range(5, -1, -1)]
+    assert queue_page(workspace, oldest)["source_id"].to_list() == [f"f-{i}" for i in range(6)]
+    assert next_record(workspace, "ann", QueueFilter(state="todo", order="oldest"), after=ids["f-0"]) == ids["f-1"]
+    with pytest.raises(ValueError, match="unknown order"):
+        queue_count(workspace, QueueFilter(order="random"))
