@@ -239,6 +239,41 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         INSERT INTO tag_events (tag_id, changed_by, action, after) SELECT tag_id, 'faultline', 'add', name FROM tags;
         """,
     ),
+    (
+        4,
+        "export: the golden set, dataset versions and the records in each, the workspace's id",
+        """
+        CREATE TABLE golden (
+            record_id VARCHAR PRIMARY KEY,
+            method    VARCHAR NOT NULL,
+            added_by  VARCHAR,
+            added_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE TABLE exports (
+            export_id  VARCHAR PRIMARY KEY,
+            name       VARCHAR NOT NULL,
+            version    INTEGER NOT NULL,
+            folder     VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            created_by VARCHAR,
+            kinds      VARCHAR[] NOT NULL,
+            manifest   JSON NOT NULL,
+            report     JSON NOT NULL,
+            UNIQUE (name, version)
+        );
+        CREATE TABLE export_items (
+            export_id VARCHAR NOT NULL,
+            kind      VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL,
+            split     VARCHAR,
+            status    VARCHAR NOT NULL,
+            reason    VARCHAR,
+            row_hash  VARCHAR
+        );
+        CREATE INDEX export_items_export ON export_items(export_id);
+        INSERT INTO settings (key, value) VALUES ('workspace_id', to_json(uuid()::VARCHAR));
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,122 @@
+"""The golden set: the records held out for evaluation, chosen by hand or by a stratified hold-out.
+
+Why kept in the workspace (the `golden` table) and not drawn per export: a golden item must stay
+out of every training export, this week's and next week's. Drawn afresh each time, last week's
+golden items would drift into this week's training data and the scores would measure memory.
+So a hold-out only ever tops the set up to the size asked for, keeping the items already in it.
+
+Why stratified across failure modes: evaluation is read per mode ("did the fine-tune fix the
+billing answers?"), so every mode with eligible records gets its share, by size (largest
+remainder), at least one each while the size allows. Within a mode the pick is by a hash of the
+record id, so the same data gives the same golden set on every machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+from mining.export.selection import Example
+from mining.review_events import now_utc
+from mining.store import Workspace
+
+HAND, HOLDOUT = "hand", "holdout"
+
+
+@dataclass(frozen=True)
+class GoldenChange:
+    """What an add or remove did: ids changed and ids that were already so."""
+
+    changed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+
+def golden_ids(workspace: Workspace) -> list[str]:
+    """Every golden record id, in record-id order."""
+    return [row[0] for row in workspace.cursor().execute("SELECT record_id FROM golden ORDER BY record_id").fetchall()]
+
+
+def golden_items(workspace: Workspace) -> list[dict]:
+    """The golden set for display: record_id, source_id, method, added_by, added_at, request."""
+    cursor = workspace.cursor()
+    cursor.execute("""
+        SELECT g.record_id, coalesce(r.source_id, g.record_id) AS source_id, g.method, g.added_by, g.added_at,
+               left(r.cluster_text, 160) AS request
+        FROM golden g LEFT JOIN records r USING (record_id) ORDER BY g.added_at, g.record_id""")
+    columns = [column[0] for column in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def add_golden(workspace: Workspace, record_ids: list[str], added_by: str | None = None,
+               method: str = HAND) -> GoldenChange:
+    """Put records in the golden set (ids must name records; see mining.browse.get_record)."""
+    with workspace.transaction() as cursor:
+        present = {row[0] for row in cursor.execute(
+            "SELECT record_id FROM golden WHERE record_id IN (SELECT unnest(?::VARCHAR[]))", [record_ids]).fetchall()}
+        new = [record_id for record_id in dict.fromkeys(record_ids) if record_id not in present]
+        if new:
+            cursor.executemany("INSERT INTO golden (record_id, method, added_by, added_at) VALUES (?, ?, ?, ?)",
+                               [[record_id, method, added_by, now_utc()] for record_id in new])
+    return GoldenChange(tuple(new), tuple(sorted(present)))
+
+
+def remove_golden(workspace: Workspace, record_ids: list[str]) -> GoldenChange:
+    """Take records out of the golden set; they may appear in training exports again."""
+    with workspace.transaction() as cursor:
+        present = [row[0] for row in cursor.execute(
+            "SELECT record_id FROM golden WHERE record_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY record_id",
+            [record_ids]).fetchall()]
+        cursor.execute("DELETE FROM golden WHERE record_id IN (SELECT unnest(?::VARCHAR[]))", [present])
+    return GoldenChange(tuple(present), tuple(sorted(set(record_ids) - set(present))))
+
+
+def _rank(record_id: str) -> str:
+    return hashlib.sha256(record_id.encode("utf-8")).hexdigest()
+
+
+def _shares(sizes: dict[int, int], wanted: int) -> dict[int, int]:
+    """`wanted` split across strata in proportion to their sizes: one each first while `wanted`
+    allows (largest strata first), the rest by largest remainder, never more than a stratum holds."""
+    shares = {stratum: 0 for stratum in sizes}
+    order = sorted(sizes, key=lambda stratum: (-sizes[stratum], stratum))
+    for stratum in order[:wanted]:
+        shares[stratum] = 1
+    left = wanted - sum(shares.values())
+    total = sum(sizes.values())
+    while left > 0:
+        room = {s: sizes[s] - shares[s] for s in order if sizes[s] > shares[s]}
+        if not room:
+            break
+        quotas = {s: left * sizes[s] / total for s in room}
+        floors = {s: min(int(quotas[s]), room[s]) for s in room}
+        if not sum(floors.values()):
+            best = max(room, key=lambda s: (quotas[s] - int(quotas[s]), sizes[s], -s))
+            floors[best] = 1
+        for stratum, extra in floors.items():
+            shares[stratum] += extra
+        left -= sum(floors.values())
+    return shares
+
+
+def stratified_pick(candidates: list[Example], wanted: int) -> list[str]:
+    """`wanted` record ids from `candidates`, stratified by failure mode (see the module docstring)."""
+    by_mode: dict[int, list[str]] = defaultdict(list)
+    for example in candidates:
+        by_mode[example.cluster_id].append(example.record_id)
+    shares = _shares({mode: len(ids) for mode, ids in by_mode.items()}, min(wanted, len(candidates)))
+    picked = []
+    for mode, ids in sorted(by_mode.items()):
+        picked += sorted(ids, key=_rank)[:shares[mode]]
+    return sorted(picked)
+
+
+def top_up(workspace: Workspace, candidates: list[Example], size: int, added_by: str | None = None) -> GoldenChange:
+    """Grow the golden set to `size` items with a stratified hold-out of `candidates` that have a
+    reference answer and are not golden yet; a set already that big is left as it is."""
+    current = set(golden_ids(workspace))
+    eligible = [example for example in candidates if example.record_id not in current and example.target is not None]
+    wanted = size - len(current)
+    if wanted <= 0 or not eligible:
+        return GoldenChange((), ())
+    return add_golden(workspace, stratified_pick(eligible, wanted), added_by, HOLDOUT)

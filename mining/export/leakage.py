@@ -1,0 +1,74 @@
+"""Leakage: training records whose input is the same as, or nearly the same as, a golden input.
+
+Why near duplicates too: production traffic repeats itself with small changes (a greeting, a
+name, a region), and a model trained on "reset my password please" scores well on the golden
+"how do I reset my password" by memory, not by skill. The comparison uses the cached embeddings of
+the request text (the workspace's model), so it costs one matrix product; texts not cached yet
+are embedded first. Exact duplicates (the same request, ignoring case and spacing) are caught even
+when a record has no vector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from mining.embed import Progress, embedding_settings, vectors_for
+from mining.export.selection import Example
+from mining.store import Workspace
+
+DEFAULT_THRESHOLD = 0.92
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A training candidate kept out: the golden record it resembles and how closely."""
+
+    record_id: str
+    source_id: str
+    golden_id: str
+    similarity: float
+    exact: bool
+
+    @property
+    def reason(self) -> str:
+        if self.exact:
+            return f"same input as golden item {self.golden_id}"
+        return f"near duplicate of golden item {self.golden_id} (cosine {self.similarity:.3f})"
+
+
+def _normalised(text: str | None) -> str:
+    return " ".join((text or "").lower().split())
+
+
+def find_leaks(workspace: Workspace, candidates: list[Example], golden: list[Example],
+               threshold: float = DEFAULT_THRESHOLD, progress: Progress | None = None) -> list[Leak]:
+    """The candidates (never golden themselves) whose request equals a golden request, or whose
+    cosine similarity to one is at least `threshold`; each with its closest golden item."""
+    golden_ids = {example.record_id for example in golden}
+    candidates = [example for example in candidates if example.record_id not in golden_ids]
+    if not candidates or not golden:
+        return []
+    by_text: dict[str, Example] = {}
+    for example in golden:
+        by_text.setdefault(_normalised(example.request_text or example.source_id), example)
+    settings = replace(embedding_settings(workspace), text="request")
+    vectors = vectors_for(workspace, [e.record_id for e in candidates] + [e.record_id for e in golden], settings, progress)
+    row_of = {record_id: row for row, record_id in enumerate(vectors.record_ids)}
+    golden_rows = [(example, row_of[example.record_id]) for example in golden if example.record_id in row_of]
+    golden_matrix = vectors.matrix[[row for _, row in golden_rows]] if golden_rows else None
+    leaks = []
+    for example in candidates:
+        twin = by_text.get(_normalised(example.request_text)) if example.request_text else None
+        if twin is not None:
+            leaks.append(Leak(example.record_id, example.source_id, twin.source_id, 1.0, True))
+            continue
+        if golden_matrix is None or example.record_id not in row_of:
+            continue
+        similarities = golden_matrix @ vectors.matrix[row_of[example.record_id]]
+        best = int(np.argmax(similarities))
+        if similarities[best] >= threshold:
+            leaks.append(Leak(example.record_id, example.source_id, golden_rows[best][0].source_id,
+                              round(float(similarities[best]), 4), False))
+    return leaks
