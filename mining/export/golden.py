@@ -3,7 +3,8 @@
 Why kept in the workspace (the `golden` table) and not drawn per export: a golden item must stay
 out of every training export, this week's and next week's. Drawn afresh each time, last week's
 golden items would drift into this week's training data and the scores would measure memory.
-So a hold-out only ever tops the set up to the size asked for, keeping the items already in it.
+So a hold-out only ever tops the set up to the size asked for, keeping the items already in it,
+and an export stores the items it drew.
 
 Why stratified across failure modes: evaluation is read per mode ("did the fine-tune fix the
 billing answers?"), so every mode with eligible records gets its share, by size (largest
@@ -111,12 +112,11 @@ def stratified_pick(candidates: list[Example], wanted: int) -> list[str]:
     return sorted(picked)
 
 
-def top_up(workspace: Workspace, candidates: list[Example], size: int, added_by: str | None = None) -> GoldenChange:
-    """Grow the golden set to `size` items with a stratified hold-out of `candidates` that have a
-    reference answer and are not golden yet; a set already that big is left as it is."""
-    current = set(golden_ids(workspace))
-    eligible = [example for example in candidates if example.record_id not in current and example.target is not None]
-    wanted = size - len(current)
-    if wanted <= 0 or not eligible:
-        return GoldenChange((), ())
-    return add_golden(workspace, stratified_pick(eligible, wanted), added_by, HOLDOUT)
+def holdout(current: list[str], candidates: list[Example], size: int) -> list[str]:
+    """The record ids a stratified hold-out of `candidates` adds to grow the golden set `current`
+    to `size` items: only candidates with a reference answer that are not golden yet; nothing when
+    the set is already that big. Pure: the writer stores them (method "holdout") with the export."""
+    taken = set(current)
+    eligible = [example for example in candidates if example.record_id not in taken and example.target is not None]
+    wanted = size - len(taken)
+    return stratified_pick(eligible, wanted) if wanted > 0 and eligible else []

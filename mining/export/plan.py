@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from mining.embed import Progress
-from mining.export.golden import golden_ids, top_up
+from mining.export.golden import golden_ids, holdout
 from mining.export.kinds import KINDS, BuildContext, Kind, LeftOut
 from mining.export.leakage import DEFAULT_THRESHOLD, Leak, find_leaks
 from mining.export.messages import redacted
@@ -105,7 +105,7 @@ class ExportPlan:
     redaction: dict[str, int]
     redaction_distinct: dict[str, int]
     exact_tokens: bool
-    golden_added: tuple[str, ...] = ()
+    golden_added: tuple[str, ...] = ()  # drawn by this export's hold-out; stored when it is written
 
     @property
     def golden_ids(self) -> list[str]:
@@ -172,7 +172,7 @@ def _build(kind: Kind, examples: list[Example], context: BuildContext, counter: 
 
 
 def plan_export(workspace: Workspace, request: ExportRequest, progress: Progress | None = None) -> ExportPlan:
-    """Select, hold out, de-leak, mask, build and check; nothing is written except a golden top-up."""
+    """Select, hold out, de-leak, mask, build and check; nothing is written (a preview is free)."""
     progress = progress or (lambda fraction, message: None)
     _check_request(request)
     tokenizer = load_tokenizer(request.tokenizer) if request.tokenizer else None
@@ -182,9 +182,10 @@ def plan_export(workspace: Workspace, request: ExportRequest, progress: Progress
     if request.golden is not None:
         golden_set = list(request.golden)
     else:
-        if request.golden_size:
-            added = top_up(workspace, examples, request.golden_size, request.created_by).changed
         golden_set = golden_ids(workspace)
+        if request.golden_size:
+            added = tuple(holdout(golden_set, examples, request.golden_size))
+            golden_set = sorted(golden_set + list(added))
     golden = _golden_examples(workspace, golden_set)
     training = any(KINDS[kind].training for kind in request.kinds)
     progress(0.1, "looking for near duplicates of golden items")

@@ -24,6 +24,7 @@ from typing import Any
 from mining import __version__
 from mining.export.card import dataset_card
 from mining.export.files import WRITERS, row_hash, sha256_file
+from mining.export.golden import HOLDOUT
 from mining.embed import Progress
 from mining.export.plan import ExportError, ExportPlan, ExportRequest, plan_export
 from mining.review_events import now_utc
@@ -109,6 +110,10 @@ def _record(workspace: Workspace, export_id: str, name: str, version: int, folde
                   for record_id, row in zip(kind_plan.record_ids, kind_plan.rows)]
         items += [[export_id, kind, row.record_id, None, "left_out", row.reason, None] for row in kind_plan.left_out]
     with workspace.transaction() as cursor:
+        if plan.golden_added:
+            cursor.executemany("INSERT OR IGNORE INTO golden (record_id, method, added_by, added_at) VALUES (?, ?, ?, ?)",
+                               [[record_id, HOLDOUT, plan.request.created_by, manifest["created_at"]]
+                                for record_id in plan.golden_added])
         cursor.execute("INSERT INTO exports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        [export_id, name, version, str(folder), manifest["created_at"], plan.request.created_by,
                         list(plan.kinds), json.dumps(manifest, ensure_ascii=False),
