@@ -15,35 +15,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
+from mining.cli_base import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WORKSPACE, CommandFailed, progress_bar,
+                             workspace_option)
 from mining.cluster import SCOPES
 from mining.cluster_algorithms import ALGORITHMS
 from mining.embed import BACKENDS, TEXT_CHOICES
+from mining.export.cli import add_commands as add_export_commands
 from mining.review_events import VERDICTS
-from mining.store import Workspace, WorkspaceError, default_workspace_path
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WORKSPACE = 0, 1, 2, 3
-
-
-class CommandFailed(Exception):
-    """The command could not do its work; the message is the one-line reason."""
-
-
-def _progress_bar(enabled: bool) -> tuple[Callable[[float, str], None], Callable[[], None]]:
-    """A (callback, close) pair drawing a progress bar on stderr, or doing nothing."""
-    if not enabled:
-        return (lambda fraction, message: None), (lambda: None)
-    from tqdm import tqdm
-
-    bar = tqdm(total=1000, file=sys.stderr, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
-
-    def update(fraction: float, message: str) -> None:
-        bar.n = int(min(max(fraction, 0.0), 1.0) * 1000)
-        bar.set_postfix_str(message[-60:], refresh=False)
-        bar.refresh()
-
-    return update, bar.close
+from mining.store import Workspace, WorkspaceError
 
 
 def _print_reports(reports: list, as_json: bool) -> int:
@@ -84,7 +65,7 @@ def command_ingest(workspace: Workspace, args: argparse.Namespace) -> int:
         raise CommandFailed(str(exc)) from exc
     if mapping and args.format not in (None, "generic"):
         raise CommandFailed("--map applies to --format generic only")
-    update, close = _progress_bar(not args.quiet and not args.json)
+    update, close = progress_bar(not args.quiet and not args.json)
     try:
         reports = ingest_paths(workspace, [Path(p) for p in args.paths], format=args.format,
                                mapping=mapping, progress=update)
@@ -104,7 +85,7 @@ def command_demo(workspace: Workspace, args: argparse.Namespace) -> int:
         path = demo.generate_demo(Path(args.write), seed=args.seed, calls=args.calls)
         print(f"wrote {args.calls} demo calls to {path}")
         return EXIT_OK
-    update, close = _progress_bar(not args.quiet and not args.json)
+    update, close = progress_bar(not args.quiet and not args.json)
     try:
         reports = demo.load_demo(workspace, seed=args.seed, calls=args.calls, progress=update)
     finally:
@@ -175,7 +156,7 @@ def command_embed(workspace: Workspace, args: argparse.Namespace) -> int:
         raise CommandFailed(str(exc)) from exc
     if args.save:
         save_embedding_settings(workspace, settings)
-    update, close = _progress_bar(not args.quiet and not args.json)
+    update, close = progress_bar(not args.quiet and not args.json)
     try:
         report = embed_records(workspace, settings=settings, progress=update)
     finally:
@@ -202,7 +183,7 @@ def command_cluster(workspace: Workspace, args: argparse.Namespace) -> int:
         embedding = replace(embedding, text=args.text) if args.text else embedding
     except ValueError as exc:
         raise CommandFailed(str(exc)) from exc
-    update, close = _progress_bar(not args.quiet and not args.json)
+    update, close = progress_bar(not args.quiet and not args.json)
     try:
         summary = run_clustering(workspace, settings, embedding, update)
     except ClusteringError as exc:
@@ -351,25 +332,18 @@ def command_annotations(workspace: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _workspace_option(parser: argparse.ArgumentParser, default: Any) -> None:
-    parser.add_argument(
-        "--workspace", "-w", default=default, metavar="W",
-        help=f"workspace file (default: $FAULTLINE_WORKSPACE or {default_workspace_path()})",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mining",
         description="Faultline: turn production LLM logs into fine-tuning and evaluation data.",
         epilog="Exit codes: 0 ok, 1 failed, 2 bad command line, 3 workspace unusable.",
     )
-    _workspace_option(parser, None)
+    workspace_option(parser, None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        _workspace_option(sub, argparse.SUPPRESS)  # accepted before or after the command
+        workspace_option(sub, argparse.SUPPRESS)  # accepted before or after the command
         sub.set_defaults(handler=handler)
         return sub
 
@@ -440,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     rule_remove = rule_commands.add_parser("remove", help="delete a rule and re-detect")
     rule_remove.add_argument("name", metavar="NAME")
     for sub in (rule_add, rule_list, rule_remove):
-        _workspace_option(sub, argparse.SUPPRESS)
+        workspace_option(sub, argparse.SUPPRESS)
 
     review = add("review", command_review, "Record one review of a record (by the id its source gave it or its "
                                            "record id); only the fields given change.")
@@ -463,7 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (annotation_export, annotation_import):
         sub.add_argument("file", metavar="FILE")
         sub.add_argument("--json", action="store_true", help="print the report as JSON")
-        _workspace_option(sub, argparse.SUPPRESS)
+        workspace_option(sub, argparse.SUPPRESS)
+    add_export_commands(add)
     return parser
 
 

@@ -46,7 +46,8 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
-    table = pa.Table.from_pylist([_parquet_safe(row) for row in rows])
+    # pa.array infers one struct type over every row (Table.from_pylist would take the first row's keys only)
+    table = pa.Table.from_struct_array(pa.array([_parquet_safe(row) for row in rows]))
     pq.write_table(table, path, compression="zstd", write_statistics=False, store_schema=True)
 
 

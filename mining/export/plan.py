@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from mining.embed import Progress
 from mining.export.golden import golden_ids, holdout
-from mining.export.kinds import KINDS, BuildContext, Kind, LeftOut
+from mining.export.kinds import KINDS, BuildContext, Kind, LeftOut, RowProblem
 from mining.export.leakage import DEFAULT_THRESHOLD, Leak, find_leaks
 from mining.export.messages import redacted
 from mining.export.redact import Redactor
@@ -138,7 +138,7 @@ def _check_request(request: ExportRequest) -> None:
 
 
 def _golden_examples(workspace: Workspace, ids: list[str]) -> list[Example]:
-    return select_examples(workspace, ExportFilter(verdicts=(), record_ids=tuple(ids))) if ids else []
+    return select_examples(workspace, ExportFilter(verdicts=(), record_ids=tuple(ids)), reviewed_only=False) if ids else []
 
 
 def _build(kind: Kind, examples: list[Example], context: BuildContext, counter: TokenCounter,
@@ -151,7 +151,7 @@ def _build(kind: Kind, examples: list[Example], context: BuildContext, counter: 
         try:
             rows = kind.build(example, context)
         except LeftOut as exc:
-            plan.left_out.append(LeftOutRow(example.record_id, example.source_id, str(exc), False))
+            plan.left_out.append(LeftOutRow(example.record_id, example.source_id, str(exc), isinstance(exc, RowProblem)))
             continue
         for row in rows:
             problems = kind.problems(row)

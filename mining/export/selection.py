@@ -124,9 +124,9 @@ def _agreement(reviewers: tuple[str, ...], adjudicated_by: str | None, disputed:
     return "agreed" if len(reviewers) >= 2 else "single"
 
 
-def _where(f: ExportFilter) -> tuple[str, dict[str, Any]]:
+def _where(f: ExportFilter, reviewed_only: bool) -> tuple[str, dict[str, Any]]:
     """The WHERE clause and its bound values; the SQL is built from constant fragments only."""
-    clauses = ["rs.verdict IS NOT NULL"]
+    clauses = ["rs.verdict IS NOT NULL"] if reviewed_only else ["true"]
     params: dict[str, Any] = {}
     for name, column, values in (("verdicts", "rs.verdict", f.verdicts), ("record_ids", "r.record_id", f.record_ids),
                                  ("clusters", f"coalesce(cl.cluster_id, {UNCLUSTERED})", f.clusters)):
@@ -148,9 +148,10 @@ def _where(f: ExportFilter) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
-def select_examples(workspace: Workspace, export_filter: ExportFilter) -> list[Example]:
-    """The reviewed records that pass the filter, ordered by record id."""
-    where, params = _where(export_filter)
+def select_examples(workspace: Workspace, export_filter: ExportFilter, reviewed_only: bool = True) -> list[Example]:
+    """The reviewed records that pass the filter, ordered by record id; with `reviewed_only` False
+    also records nobody reviewed yet (the golden set may hold those: they get no reference)."""
+    where, params = _where(export_filter, reviewed_only)
     run = latest_run(workspace)
     params["run_id"] = run["run_id"] if run else None
     cursor = workspace.cursor()
@@ -168,7 +169,7 @@ def select_examples(workspace: Workspace, export_filter: ExportFilter) -> list[E
                rs.tool_calls AS correction_tool_calls, rs.note, rs.reviewers, rs.adjudicated_by, rs.disputed,
                coalesce(cl.cluster_id, {UNCLUSTERED}) AS cluster_id, cl.cluster_name,
                coalesce(sig.signals, []) AS signals
-        FROM rs JOIN records r USING (record_id) LEFT JOIN cl USING (record_id) LEFT JOIN sig USING (record_id)
+        FROM records r LEFT JOIN rs USING (record_id) LEFT JOIN cl USING (record_id) LEFT JOIN sig USING (record_id)
         WHERE {where}
         ORDER BY r.record_id""", params)
     columns = [column[0] for column in cursor.description]

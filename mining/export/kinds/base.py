@@ -17,6 +17,10 @@ class LeftOut(Exception):
     """The example gives this kind no row; the message is the reason, shown in the report."""
 
 
+class RowProblem(LeftOut):
+    """The example's row would be invalid (found while building it, before the row's own checks)."""
+
+
 @dataclass(frozen=True)
 class BuildContext:
     """What a kind may need beyond the example: the export's tokenizer and its golden record ids."""
@@ -47,6 +51,8 @@ def target_of(example: Example):
     if target is None:
         if example.verdict == "hard_example":
             raise LeftOut("no correction yet: write the answer the model should have given")
+        if example.verdict is None:
+            raise LeftOut("not reviewed yet")
         raise LeftOut(f"verdict {example.verdict!r} gives no answer to learn")
     return target
 

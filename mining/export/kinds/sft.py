@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from mining.export import messages, validate
-from mining.export.kinds.base import BuildContext, Kind, target_of
+from mining.export.kinds.base import BuildContext, Kind, RowProblem, target_of
 from mining.export.selection import Example
 from mining.export.tokens import tokenize_prompt_completion
 
@@ -44,6 +44,9 @@ def _sft_openai(example: Example, context: BuildContext) -> list[dict[str, Any]]
 
 def _sft_tokenized(example: Example, context: BuildContext) -> list[dict[str, Any]]:
     row = _sft(example, context)[0]
+    problems = validate.prompt_completion_problems(row)  # token ids hide them, so check the conversation first
+    if problems:
+        raise RowProblem("; ".join(problems))
     tools = json.loads(row["tools"]) if row.get("tools") else None
     return [tokenize_prompt_completion(context.tokenizer, row["prompt"], row["completion"], tools)]
 
