@@ -39,6 +39,7 @@ page = st.navigation([
     st.Page("pages/failures.py", title="Failures", icon=":material/flag:"),
     st.Page("pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
     st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
+    st.Page("pages/export.py", title="Export", icon=":material/dataset:"),
     st.Page("pages/quarantine.py", title="Quarantine", icon=":material/report:"),
 ])
 sidebar()

@@ -15,9 +15,8 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from mining.browse import get_record
 from mining.cli_base import EXIT_OK, CommandFailed, progress_bar, workspace_option
-from mining.export.golden import add_golden, golden_items, remove_golden
+from mining.export.golden import add_golden, golden_items, record_ids_for, remove_golden
 from mining.export.kinds import KINDS
 from mining.export.leakage import DEFAULT_THRESHOLD
 from mining.export.plan import DEFAULT_MAX_TOKENS, FORMATS, ExportError, ExportPlan, ExportRequest, replay_request
@@ -102,10 +101,10 @@ def command_export(workspace: Workspace, args: argparse.Namespace) -> int:
 
 
 def _record_ids(workspace: Workspace, keys: list[str]) -> list[str]:
-    missing = [key for key in keys if get_record(workspace, key) is None]
+    found, missing = record_ids_for(workspace, keys)
     if missing:
         raise CommandFailed(f"no record with id {missing[0]!r}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-    return [get_record(workspace, key)["record_id"] for key in keys]
+    return list(found.values())
 
 
 def command_golden(workspace: Workspace, args: argparse.Namespace) -> int:

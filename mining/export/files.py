@@ -54,6 +54,19 @@ def write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
 WRITERS = {"jsonl": write_jsonl, "parquet": write_parquet}
 
 
+def read_rows(path: Path, count: int) -> list[dict[str, Any]]:
+    """The first `count` rows of a written JSONL or Parquet file, read back (for previews)."""
+    if path.suffix == ".parquet":
+        return pq.ParquetFile(path).read_row_group(0).slice(0, count).to_pylist() if count else []
+    rows: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if len(rows) >= count:
+                break
+            rows.append(json.loads(line))
+    return rows
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

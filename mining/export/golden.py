@@ -49,6 +49,19 @@ def golden_items(workspace: Workspace) -> list[dict]:
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
+def record_ids_for(workspace: Workspace, keys: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The record ids that ids as people paste them name (a source's id or a record id; a record id
+    match wins, then the newest record with that source id), and the keys that name no record."""
+    cursor = workspace.cursor()
+    cursor.execute("""
+        SELECT k.key, r.record_id FROM unnest(?::VARCHAR[]) AS k(key)
+        JOIN records r ON r.record_id = k.key OR r.source_id = k.key
+        QUALIFY row_number() OVER (PARTITION BY k.key ORDER BY r.record_id = k.key DESC, r.ts DESC NULLS LAST,
+                                   r.record_id) = 1""", [keys])
+    found = dict(cursor.fetchall())
+    return {key: found[key] for key in keys if key in found}, [key for key in keys if key not in found]
+
+
 def add_golden(workspace: Workspace, record_ids: list[str], added_by: str | None = None,
                method: str = HAND) -> GoldenChange:
     """Put records in the golden set (ids must name records; see mining.browse.get_record)."""

@@ -16,6 +16,7 @@ export it leads to cannot disagree. The steps, in order:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -31,6 +32,7 @@ from mining.export.validate import openai_file_warnings
 from mining.store import Workspace
 
 FORMATS = ("jsonl", "parquet")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 DEFAULT_MAX_TOKENS = 8192
 
 
@@ -124,6 +126,8 @@ def _check_request(request: ExportRequest) -> None:
         raise ExportError(f"unknown dataset kind {unknown[0]!r}; use one of {', '.join(KINDS)}")
     if not request.kinds:
         raise ExportError("choose at least one dataset kind")
+    if not NAME_PATTERN.fullmatch(request.name):
+        raise ExportError(f"dataset name {request.name!r}: use letters, digits, '.', '_' or '-' (80 at most)")
     bad_formats = [f for f in request.formats if f not in FORMATS] or ([] if request.formats else ["none"])
     if bad_formats:
         raise ExportError(f"unknown file format {bad_formats[0]!r}; use jsonl, parquet or both")
