@@ -25,6 +25,8 @@ WORKSPACE_KEY = "workspace_path"
 REVIEWER_KEY = "reviewer"
 _UPLOADS_KEY = "upload_folder"
 # Known roles get their own avatar; anything else a log calls a role is shown as text.
+VERDICT_LABELS = {"hard_example": "Hard example", "not_a_failure": "Not a failure", "unsure": "Unsure",
+                  "skip": "Skip"}
 AVATARS = {"user": None, "assistant": None, "system": ":material/settings:", "tool": ":material/build:"}
 
 # Column titles for workspace_summary's recent_ingests, shown on the Overview and Ingest pages.

@@ -42,8 +42,6 @@ NOTICE_KEY = "export_notice"
 UNKNOWN_IDS_KEY = "export_unknown_ids"
 OUT_DIR_KEY = "export_out_dir"
 HISTORY_CHOSEN_KEY = "export_history_chosen"
-VERDICT_LABELS = {"hard_example": "Hard example", "not_a_failure": "Not a failure", "unsure": "Unsure",
-                  "skip": "Skip"}
 COUNT_COLUMNS = {
     "kind": st.column_config.TextColumn("Kind"),
     "rows": st.column_config.NumberColumn("Rows"),
@@ -129,7 +127,7 @@ def filter_form(workspace: Workspace) -> ExportFilter:
     clusters = cluster_names(workspace)
     first = st.columns(3)
     verdicts = first[0].multiselect("Verdicts", list(VERDICTS), default=["hard_example"],
-                                    format_func=VERDICT_LABELS.get, key="export_verdicts")
+                                    format_func=ui.VERDICT_LABELS.get, key="export_verdicts")
     chosen_tags = first[1].multiselect("Tags", list(tags), format_func=tags.get, key="export_tags",
                                        help="Records with any of these tags; none chosen means every tag.")
     chosen_clusters = first[2].multiselect("Failure modes", list(clusters), format_func=clusters.get,

@@ -44,8 +44,6 @@ LAST_SELECTED_KEY = "review_last_selected"
 HISTORY_KEY = "review_history"
 NOTICE_KEY = "review_notice"
 BULK_KEY = "review_bulk_pending"
-VERDICT_LABELS = {"hard_example": "Hard example", "not_a_failure": "Not a failure", "unsure": "Unsure",
-                  "skip": "Skip"}
 STATE_LABELS = {"any": "Any", "todo": "To do", "unreviewed": "Unreviewed", "reviewed": "Reviewed",
                 "disputed": "Disputed", "adjudicated": "Adjudicated"}
 ORDER_LABELS = {"priority": "Priority (impact)", "newest": "Newest first", "oldest": "Oldest first"}
@@ -203,7 +201,7 @@ def others_reviews(workspace: Workspace, record_id: str, reviewer: str) -> None:
         names = tag_names(workspace)
         for other in others:
             shown_tags = ", ".join(names.get(tag, tag) for tag in other.tags) or "–"
-            verdict = VERDICT_LABELS.get(other.verdict, other.verdict or "–")
+            verdict = ui.VERDICT_LABELS.get(other.verdict, other.verdict or "–")
             st.text(f"{other.reviewer}: {verdict} · tags: {shown_tags}")
             if other.correction:
                 st.code(other.correction, language=None, wrap_lines=True)
@@ -254,7 +252,7 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
     prefill = state.correction if state and state.correction is not None else record["response_text"] or ""
     calls_before = state.tool_calls if state and state.tool_calls is not None else record["tool_calls"]
     with st.form(f"review_form_{version}"):
-        verdict = st.radio("Verdict", list(VERDICTS), format_func=VERDICT_LABELS.get, horizontal=True,
+        verdict = st.radio("Verdict", list(VERDICTS), format_func=ui.VERDICT_LABELS.get, horizontal=True,
                            index=VERDICTS.index(state.verdict) if state and state.verdict else None,
                            key=f"review_verdict_{version}")
         chosen_tags = st.multiselect("Tags", list(tags), default=list(state.tags) if state else [],
@@ -357,7 +355,7 @@ def bulk_actions(workspace: Workspace, f: QueueFilter, reviewer: str, rows: pl.D
                                   format_func={"verdict": "Set verdict", "add_tag": "Add tag",
                                                "remove_tag": "Remove tag"}.get)
         if action == "verdict":
-            value = columns[2].selectbox("Verdict", list(VERDICTS), format_func=VERDICT_LABELS.get,
+            value = columns[2].selectbox("Verdict", list(VERDICTS), format_func=ui.VERDICT_LABELS.get,
                                          key="review_bulk_verdict")
         else:
             value = columns[2].selectbox("Tag", list(tags), format_func=tags.get, key="review_bulk_tag")
@@ -386,7 +384,7 @@ def confirm_bulk(workspace: Workspace, pending: dict[str, Any], reviewer: str, t
     """Say how many records change, then apply or cancel."""
     count, arguments = pending["count"], pending["arguments"]
     (action, value), = arguments.items()
-    what = (f"set the verdict {VERDICT_LABELS.get(value, value)}" if action == "verdict" else
+    what = (f"set the verdict {ui.VERDICT_LABELS.get(value, value)}" if action == "verdict" else
             f"{'add' if action == 'add_tag' else 'remove'} the tag {tags.get(value, value)}")
     total = len(pending["ids"])
     st.warning(ui.plain(f"This will {what} on {count} of {total} records"
@@ -483,14 +481,14 @@ def adjudication(workspace: Workspace) -> None:
     columns = st.columns(len(item["reviews"]))
     for column, review in zip(columns, item["reviews"]):
         with column.container(border=True):
-            st.text(f"{review.reviewer}: {VERDICT_LABELS.get(review.verdict, review.verdict)}")
+            st.text(f"{review.reviewer}: {ui.VERDICT_LABELS.get(review.verdict, review.verdict)}")
             st.text("Tags: " + (", ".join(names.get(tag, tag) for tag in review.tags) or "–"))
             st.code(review.correction or "(no correction)", language=None, wrap_lines=True)
             if st.button(f"Pick {review.reviewer}'s answer", key=f"review_pick_{record_id}_{review.reviewer}"):
                 settle(workspace, record_id, pick=review.reviewer)
     with st.form(f"review_final_{record_id}"):
         st.caption("Or write the final answer")
-        verdict = st.radio("Final verdict", list(VERDICTS), format_func=VERDICT_LABELS.get, horizontal=True,
+        verdict = st.radio("Final verdict", list(VERDICTS), format_func=ui.VERDICT_LABELS.get, horizontal=True,
                            key=f"review_final_verdict_{record_id}")
         offered = {tag.tag_id: tag.name for tag in list_tags(workspace, include_retired=False)}
         offered |= {tag: names.get(tag, tag) for review in item["reviews"] for tag in review.tags}

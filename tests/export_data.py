@@ -35,6 +35,7 @@ SECRETS = {
 }
 PII_QUESTION = ("My card {CARD} was charged twice, my IBAN is {IBAN}, call me on {PHONE} or mail {EMAIL}. "
                 "Our server {IP} uses key {API_KEY} and token {TOKEN}.").format(**SECRETS)
+PII_FIELDS = ("question", "model output", "correction", "note")  # each holds every secret of SECRETS
 
 QUESTIONS = {
     "bill-0": "Why was I charged twice for the October invoice?",
@@ -92,7 +93,7 @@ def log_lines() -> list[dict]:
                        tool_calls=[{"id": "call_1", "type": "function",
                                     "function": {"name": "restart_vm", "arguments": "{\"vm_id\": \"vm-7\"}"}}]))
     lines.append(_line("pii-0", [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PII_QUESTION}],
-                       f"I e-mailed {SECRETS['EMAIL']} and charged {SECRETS['CARD']} again.", thumbs="down", day=22))
+                       f"Noted. {PII_QUESTION}", thumbs="down", day=22))
     return lines
 
 
@@ -110,10 +111,10 @@ def build(workspace: Workspace, folder: Path) -> dict[str, str]:
                     correction=f"The correct answer for {source_id}.")
     save_review(workspace, ids["tool-0"], "ana", verdict="hard_example", tags=["tool_misuse"],
                 tool_calls=[{"id": "call_1", "name": "create_ticket",
-                             "arguments": {"subject": "vm-7 keeps rebooting", "priority": "high"}}])
+                             "arguments": {"subject": f"vm-7 keeps rebooting, reply to {SECRETS['EMAIL']}",
+                                           "priority": "high"}}])
     save_review(workspace, ids["pii-0"], "ana", verdict="hard_example", tags=["hallucination"],
-                correction=f"Never e-mail {SECRETS['EMAIL']}; call {SECRETS['PHONE']} from {SECRETS['IP']} instead.",
-                note=f"customer leaked key {SECRETS['API_KEY']} and IBAN {SECRETS['IBAN']}")
+                correction=f"Never repeat these: {PII_QUESTION}", note=f"customer leaked: {PII_QUESTION}")
     save_review(workspace, ids["same-0"], "ana", verdict="hard_example", correction="Wrong answer about same-0.")
     save_review(workspace, ids["nocorr-0"], "ana", verdict="hard_example", tags=["incomplete"])
     save_review(workspace, ids["unsure-0"], "ana", verdict="unsure")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from export_data import SECRETS, build
+from export_data import PII_FIELDS, SECRETS, build
 from mining.export.golden import add_golden, golden_ids, golden_items, remove_golden, stratified_pick
 from mining.export.history import diff_exports, list_exports, previous_version
 from mining.export.plan import ExportError, ExportRequest, plan_export, replay_request
@@ -62,8 +62,8 @@ def test_sft_rows_teach_the_correction_after_the_whole_prompt(workspace, ids, tm
     [tool] = sft["tool-0"]
     assert json.loads(tool["tools"])[0]["function"]["name"] == "restart_vm"
     call = tool["completion"][0]["tool_calls"][0]["function"]
-    assert call["name"] == "create_ticket" and json.loads(call["arguments"]) == {"priority": "high",
-                                                                               "subject": "vm-7 keeps rebooting"}
+    assert call["name"] == "create_ticket" and json.loads(call["arguments"]) == {
+        "priority": "high", "subject": "vm-7 keeps rebooting, reply to [EMAIL_1]"}
     assert left_out(result, "sft")["nocorr-0"].startswith("no correction yet")
 
 
@@ -186,14 +186,19 @@ def test_every_kind_of_secret_in_every_field_is_masked_consistently(workspace, i
     written += (result.folder / "README.md").read_text(encoding="utf-8")
     for kind, value in SECRETS.items():
         assert value not in written, kind
-        assert plan.redaction.get(kind, 0) >= 1, kind
     [sft] = by_source(result, "sft", ids)["pii-0"]
     [record] = by_source(result, "corrections", ids)["pii-0"]
-    question = sft["prompt"][-1]["content"]
-    assert "[EMAIL_1]" in question and "[EMAIL_1]" in sft["completion"][0]["content"]
-    assert "[CARD_1]" in record["model_output"]["text"] and "[API_KEY_1]" in record["note"]
-    assert "[IBAN_1]" in record["note"] and "[IP_1]" in record["correction"]["text"]
-    assert record["input"][-1]["content"] == question  # one placeholder per value across files
+    fields = dict(zip(PII_FIELDS, (sft["prompt"][-1]["content"], record["model_output"]["text"],
+                                   sft["completion"][0]["content"], record["note"])))
+    for field, text in fields.items():
+        for kind in SECRETS:  # the same value has the same placeholder in every field and file
+            assert f"[{kind}_1]" in text, (field, kind)
+    # question, request text (the question again), output, correction, note; + the tool call's argument
+    assert plan.redaction == {kind: 5 for kind in SECRETS} | {"EMAIL": 6}
+    assert plan.redaction_distinct == {kind: 1 for kind in SECRETS}
+    [tool] = by_source(result, "corrections", ids)["tool-0"]
+    assert "[EMAIL_1]" in tool["correction"]["tool_calls"][0]["function"]["arguments"]
+    assert record["input"][-1]["content"] == fields["question"]
     assert result.manifest["redaction"]["masked"] == plan.redaction
 
 

@@ -48,6 +48,17 @@ def _table(headings: list[str], rows: list[list[Any]]) -> list[str]:
             + ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows])
 
 
+def _filter_words(filters: dict[str, Any]) -> list[str]:
+    """The filters that restrict anything, as "verdicts: hard_example, not_a_failure"."""
+    words = []
+    for key, value in filters.items():
+        if key == "record_ids" or value in (None, [], False):
+            continue
+        shown = ", ".join(str(item) for item in value) if isinstance(value, list) else "yes" if value is True else value
+        words.append(f"{key.replace('_', ' ')}: {shown}")
+    return words
+
+
 def _mode(example: Example) -> str:
     return "unclustered" if example.cluster_id == UNCLUSTERED else (example.cluster_name or f"mode {example.cluster_id}")
 
@@ -94,8 +105,7 @@ def dataset_card(plan: ExportPlan, title: str, files: dict[str, list[str]], tag_
     lines += _table(["source", "records"], [[source, count] for source, count in sources.most_common()])
     lines += ["", "Models that gave the original answers: "
               + ", ".join(f"{model} ({count})" for model, count in models.most_common()) + ".", "",
-              "Filters: " + ", ".join(f"{key} = {value}" for key, value in request.filter.as_json().items()
-                                      if value not in (None, [], False) and key != "record_ids")
+              "Filters: " + ("; ".join(_filter_words(request.filter.as_json())) or "none")
               + (f"; {len(request.filter.record_ids)} records pinned by id" if request.filter.record_ids else "") + ".",
               "", "## How it was reviewed", "",
               f"{len(reviewers)} reviewer{'s' if len(reviewers) != 1 else ''}. Agreement: "
@@ -126,6 +136,9 @@ def dataset_card(plan: ExportPlan, title: str, files: dict[str, list[str]], tag_
               "no empty content, chosen different from rejected, OpenAI's data-preparation checks) and against a limit "
               f"of {request.max_tokens:,} tokens per example ({'counted with the given tokenizer' if plan.exact_tokens else 'estimated at 4 characters per token'}). "
               "Rows with problems were left out; `manifest.json` lists each with its reason.", ""]
+    lines += _table(["config", "rows with problems", "of them over the token limit"],
+                    [[p.kind.config, len(p.problems), p.over_limit] for p in plan.kinds.values()])
+    lines += [""]
     lines += [f"- {warning}" for warning in plan.warnings] or ["- no warnings"]
     lines += ["", "## Known limits", "",
               "- The data is what one application's users asked; it says nothing about other tasks or other users.",

@@ -63,8 +63,8 @@ def _report(plan: ExportPlan, result: ExportResult) -> dict[str, Any]:
     return {"folder": str(result.folder), "name": result.name, "version": result.version,
             "export_id": result.export_id, "selected": len(plan.examples), "golden": len(plan.golden),
             "golden_added": len(plan.golden_added), "leaks": len(plan.leaks), "redaction": plan.redaction,
-            "kinds": {name: {"rows": len(p.rows), "left_out": len(p.left_out), "problems": len(p.problems)}
-                      for name, p in plan.kinds.items()},
+            "kinds": {name: {"rows": len(p.rows), "left_out": len(p.left_out), "problems": len(p.problems),
+                             "over_token_limit": p.over_limit} for name, p in plan.kinds.items()},
             "files": result.manifest["files"], "warnings": plan.warnings}
 
 
@@ -73,7 +73,8 @@ def _print_report(plan: ExportPlan, result: ExportResult, say: Callable[[str], N
         f"({len(plan.golden_added)} drawn now), {len(plan.leaks)} kept out as near duplicates of golden items")
     for name, kind_plan in plan.kinds.items():
         say(f"  {name:<14} {len(kind_plan.rows):>6} rows, {len(kind_plan.left_out)} left out"
-            + (f" ({len(kind_plan.problems)} with problems)" if kind_plan.problems else ""))
+            + (f" ({len(kind_plan.problems)} with problems, {kind_plan.over_limit} of them over the token limit)"
+               if kind_plan.problems else ""))
         for row in kind_plan.problems[:3]:
             say(f"      {row.source_id}: {row.reason}")
     if plan.redaction:

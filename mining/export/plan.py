@@ -17,7 +17,7 @@ export it leads to cannot disagree. The steps, in order:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from mining.embed import Progress
@@ -89,6 +89,7 @@ class KindPlan:
     left_out: list[LeftOutRow] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    over_limit: int = 0  # rows left out for having more tokens than the limit
 
     @property
     def problems(self) -> list[LeftOutRow]:
@@ -162,6 +163,7 @@ def _build(kind: Kind, examples: list[Example], context: BuildContext, counter: 
             tokens = counter.count(row)
             if tokens > max_tokens:
                 problems.append(f"{tokens:,} tokens, over the limit of {max_tokens:,}")
+                plan.over_limit += 1
             if problems:
                 plan.left_out.append(LeftOutRow(example.record_id, example.source_id, "; ".join(problems), True))
                 continue
@@ -218,7 +220,7 @@ def replay_request(manifest: dict[str, Any], created_by: str | None = None) -> E
     whatever the filters would select today."""
     options = manifest["options"]
     return ExportRequest(
-        kinds=tuple(options["kinds"]), filter=replace(ExportFilter(), verdicts=(), record_ids=tuple(manifest["selected"])),
+        kinds=tuple(options["kinds"]), filter=ExportFilter(verdicts=(), record_ids=tuple(manifest["selected"])),
         name=manifest["name"], formats=tuple(options["formats"]), golden=tuple(manifest["golden"]),
         leak_threshold=options["leak_threshold"], max_tokens=options["max_tokens"], tokenizer=options["tokenizer"],
         redact=options["redact"], license=options["license"], created_by=created_by)

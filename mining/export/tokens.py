@@ -9,7 +9,6 @@ the report says so.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -103,6 +102,3 @@ def tokenize_prompt_completion(tokenizer: Any, prompt: list[dict[str, Any]], com
     return {"input_ids": full_ids, "attention_mask": [1] * len(full_ids),
             "labels": [-100] * shared + full_ids[shared:]}
 
-
-def tools_for_template(tools_json: str | None) -> list[dict[str, Any]] | None:
-    return json.loads(tools_json) if tools_json else None

@@ -97,8 +97,8 @@ def _manifest(workspace: Workspace, plan: ExportPlan, name: str, version: int, f
 
 def report_summary(plan: ExportPlan) -> dict[str, Any]:
     """The short report kept in the workspace and shown in the history."""
-    return {"kinds": {name: {"rows": len(p.rows), "left_out": len(p.left_out), "problems": len(p.problems)}
-                      for name, p in plan.kinds.items()},
+    return {"kinds": {name: {"rows": len(p.rows), "left_out": len(p.left_out), "problems": len(p.problems),
+                             "over_token_limit": p.over_limit} for name, p in plan.kinds.items()},
             "selected": len(plan.examples), "golden": len(plan.golden), "leaks": len(plan.leaks),
             "redaction": plan.redaction, "warnings": plan.warnings}
 
