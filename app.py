@@ -1,7 +1,11 @@
 """Faultline's app: `streamlit run app.py [-- --workspace W]`.
 
 This file only sets the page up, draws the sidebar (workspace, reviewer) and hands over to the
-page the user picked; each page lives in pages/ and calls into mining/ for everything it does.
+page the user picked; each page lives in views/ and calls into mining/ for everything it does.
+
+Why views/ and not pages/: Streamlit treats a pages/ folder beside the entry script as an old-style
+multipage app, and a fresh server's first view then lists (and runs) those pages on their own,
+without this file's sidebar, until st.navigation takes over.
 """
 
 from __future__ import annotations
@@ -33,14 +37,14 @@ st.set_page_config(page_title="Faultline", layout="wide")
 # The pages first, then the sidebar's widgets: widgets drawn before st.navigation lose what a user
 # types in them on the next rerun (Streamlit 1.67), so the reviewer's name would not stick.
 page = st.navigation([
-    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
-    st.Page("pages/ingest.py", title="Ingest", icon=":material/upload_file:"),
-    st.Page("pages/records.py", title="Records", icon=":material/table_rows:"),
-    st.Page("pages/failures.py", title="Failures", icon=":material/flag:"),
-    st.Page("pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
-    st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
-    st.Page("pages/export.py", title="Export", icon=":material/dataset:"),
-    st.Page("pages/quarantine.py", title="Quarantine", icon=":material/report:"),
+    st.Page("views/overview.py", title="Overview", icon=":material/home:", default=True),
+    st.Page("views/ingest.py", title="Ingest", icon=":material/upload_file:"),
+    st.Page("views/records.py", title="Records", icon=":material/table_rows:"),
+    st.Page("views/failures.py", title="Failures", icon=":material/flag:"),
+    st.Page("views/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
+    st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
+    st.Page("views/export.py", title="Export", icon=":material/dataset:"),
+    st.Page("views/quarantine.py", title="Quarantine", icon=":material/report:"),
 ])
 sidebar()
 page.run()

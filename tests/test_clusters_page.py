@@ -17,7 +17,7 @@ from mining.cluster_views import list_clusters, map_points
 from mining.ingest.pipeline import ingest_paths
 
 ROOT = Path(__file__).parents[1]
-PAGE = "pages/clusters.py"
+PAGE = "views/clusters.py"
 
 
 def start() -> AppTest:

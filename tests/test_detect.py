@@ -286,7 +286,7 @@ def button(at: AppTest, label: str):
 
 
 def test_failures_page_shows_counts_explanations_and_the_rate(loaded):
-    at = start("pages/failures.py")
+    at = start("views/failures.py")
     shown = metrics(at)
     assert shown["Records"] == str(len(CALLS)) and shown["Failures"] == str(current_summary(loaded).failures)
     assert shown["Refusal"] == "2" and shown["Invalid JSON"] == "3"
@@ -298,7 +298,7 @@ def test_failures_page_shows_counts_explanations_and_the_rate(loaded):
 
 
 def test_failures_page_switches_a_signal_off(loaded):
-    at = start("pages/failures.py")
+    at = start("views/failures.py")
     at.toggle(key="signal_on:refusal").set_value(False)
     button(at, "Save and re-detect").click().run()
     assert not at.exception
@@ -307,7 +307,7 @@ def test_failures_page_switches_a_signal_off(loaded):
 
 
 def test_failures_page_adds_refuses_and_removes_rules(loaded):
-    at = start("pages/failures.py")
+    at = start("views/failures.py")
     at.text_input(key="rule_name").input("sneaky")
     at.text_area(key="rule_condition").input("1=1; DROP TABLE records")
     button(at, "Add rule").click().run()
@@ -321,7 +321,7 @@ def test_failures_page_adds_refuses_and_removes_rules(loaded):
 
 
 def test_records_page_shows_a_records_signals(loaded):
-    at = start("pages/records.py", record="tool-error")
+    at = start("views/records.py", record="tool-error")
     warnings = [element.value for element in at.warning]
     assert ui.plain("Tool error: ToolError: compute.restart_vm returned 503") in warnings
 

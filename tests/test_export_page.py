@@ -16,7 +16,7 @@ from mining.review_events import save_review
 from review_data import load_calls
 
 ROOT = Path(__file__).parents[1]
-PAGE = "pages/export.py"
+PAGE = "views/export.py"
 EMAIL = "ana.lopez@example.com"
 
 

@@ -17,7 +17,7 @@ HTML = "<img src=x onerror=alert(1)><b>bold</b>"
 
 
 def start(page: str | None = None, **query: str) -> AppTest:
-    """The app, run once, then switched to `page` (a path under pages/) with `query` as the URL's parameters."""
+    """The app, run once, then switched to `page` (a path under views/) with `query` as the URL's parameters."""
     at = AppTest.from_file(ROOT / "app.py", default_timeout=60).run()
     assert not at.exception
     if page:
@@ -80,7 +80,7 @@ def test_overview_shows_what_the_workspace_holds(workspace):
 
 def test_records_page_lists_records_and_opens_the_selected_one(workspace):
     ingest_paths(workspace, [FIXTURES / "openai_chat.jsonl"])
-    at = start("pages/records.py")
+    at = start("views/records.py")
     table = at.dataframe[0]
     assert table.value.shape[0] == 36
     assert "36 matching records" in texts(at)
@@ -94,7 +94,7 @@ def test_records_page_lists_records_and_opens_the_selected_one(workspace):
 
 def test_records_page_opens_a_record_by_source_id_from_the_url(workspace):
     ingest_paths(workspace, [FIXTURES / "openai_chat.jsonl"])
-    at = start("pages/records.py", record="req_00011")
+    at = start("views/records.py", record="req_00011")
     assert "Cancel my subscription now." in texts(at)
     assert any("cancel_subscription" in str(element.value) for element in at.json)
     assert any("ToolError" in element.value for element in at.error)
@@ -103,7 +103,7 @@ def test_records_page_opens_a_record_by_source_id_from_the_url(workspace):
 
 def test_records_page_filters_by_search(workspace):
     ingest_paths(workspace, [FIXTURES / "openai_chat.jsonl"])
-    at = start("pages/records.py")
+    at = start("views/records.py")
     at.text_input(key="records_search").input("cancel my").run()
     assert not at.exception
     count = int(next(text for text in texts(at) if text.endswith("matching records")).split()[0])
@@ -114,7 +114,7 @@ def test_records_page_filters_by_search(workspace):
 def test_log_text_is_shown_as_plain_text(workspace, write_log, openai_line):
     log = write_log("html.jsonl", [openai_line("html-1", HTML, f"**{HTML}**", error=HTML)])
     ingest_paths(workspace, [log])
-    at = start("pages/records.py", record="html-1")
+    at = start("views/records.py", record="html-1")
     assert HTML in texts(at) and f"**{HTML}**" in texts(at)
     rendered_as_markdown = [element.value for kind in ("markdown", "caption", "error", "warning", "info")
                             for element in getattr(at, kind)]
@@ -124,7 +124,7 @@ def test_log_text_is_shown_as_plain_text(workspace, write_log, openai_line):
 
 def test_ingest_page_previews_ingests_and_shows_quarantine(workspace):
     broken = FIXTURES / "broken_openai_chat.jsonl"
-    at = start("pages/ingest.py")
+    at = start("views/ingest.py")
     at.text_input(key="ingest_path").input(str(broken)).run()
     assert not at.exception
     assert "Container: jsonl · format: OpenAI chat completions (request + response)" in texts(at)
@@ -141,7 +141,7 @@ def test_ingest_page_previews_ingests_and_shows_quarantine(workspace):
 
 def test_ingest_page_lets_the_user_fix_a_generic_mapping(workspace):
     table = FIXTURES / "generic_support_log.csv"
-    at = start("pages/ingest.py")
+    at = start("views/ingest.py")
     at.text_input(key="ingest_path").input(str(table)).run()
     key = f"ingest:{table}"
     assert at.selectbox(key=f"{key}:map:input").value == "question"
@@ -156,7 +156,7 @@ def test_ingest_page_lets_the_user_fix_a_generic_mapping(workspace):
 
 
 def test_ingest_page_reports_a_missing_path(workspace, tmp_path):
-    at = start("pages/ingest.py")
+    at = start("views/ingest.py")
     at.text_input(key="ingest_path").input(str(tmp_path / "nothing.jsonl")).run()
     assert not at.exception
     assert any("no such file" in error.value for error in at.error)
@@ -165,21 +165,21 @@ def test_ingest_page_reports_a_missing_path(workspace, tmp_path):
 
 def test_quarantine_page_lists_unreadable_lines(workspace):
     ingest_paths(workspace, [FIXTURES / "broken_openai_chat.jsonl"])
-    at = start("pages/quarantine.py")
+    at = start("views/quarantine.py")
     rows = at.dataframe[0].value
     assert rows["line"].tolist() == [2, 4, 6, 11]
     assert set(rows.columns) >= {"file", "line", "reason", "raw"}
 
 
 def test_ingest_page_ingests_uploaded_files_under_their_names(workspace):
-    at = start("pages/ingest.py")
+    at = start("views/ingest.py")
     content = (FIXTURES / "openai_chat.jsonl").read_bytes()
     at.file_uploader[0].set_value([("support.jsonl", content, "application/jsonl")]).run()
     assert not at.exception
     assert any(text.endswith("/support.jsonl") for text in texts(at))
     button(at, "Run ingest").click().run()
     assert metrics(at)["Added"] == "36"
-    at.switch_page("pages/records.py").run()
+    at.switch_page("views/records.py").run()
     assert set(at.dataframe[0].value["source_file"]) == {"support.jsonl"}
 
 

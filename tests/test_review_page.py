@@ -20,7 +20,7 @@ from mining.store import Workspace
 from review_data import add_cluster_run, load_calls
 
 ROOT = Path(__file__).parents[1]
-PAGE = "pages/review.py"
+PAGE = "views/review.py"
 
 
 def start(reviewer: str | None = None, **query: str) -> AppTest:

@@ -173,7 +173,7 @@ def record_preview(workspace: Workspace, record_id: str) -> None:
         st.text(record["source_id"] or record_id)
         st.code(record["cluster_text"] or "(no request)", language=None, wrap_lines=True)
         st.code(record["response_text"] or "(no response)", language=None, wrap_lines=True)
-        st.page_link("pages/records.py", label="Open in Records", icon=":material/open_in_new:",
+        st.page_link("views/records.py", label="Open in Records", icon=":material/open_in_new:",
                      query_params={"record": record_id})
 
 

@@ -331,9 +331,9 @@ def export_tab(workspace: Workspace) -> None:
     export_filter = filter_form(workspace)
     st.subheader("Datasets")
     request, out_dir = options_form(workspace, export_filter)
-    columns = st.columns([1, 1, 6])
-    preview = columns[0].button("Preview", key="export_preview", icon=":material/preview:")
-    export = columns[1].button("Export", key="export_write", type="primary", icon=":material/save:")
+    with st.container(horizontal=True):
+        preview = st.button("Preview", key="export_preview", icon=":material/preview:")
+        export = st.button("Export", key="export_write", type="primary", icon=":material/save:")
     if preview:
         run_preview(workspace, request)
     elif export:
