@@ -281,6 +281,26 @@ def embed_records(workspace: Workspace, record_ids: list[str] | None = None,
     return report
 
 
+def text_vectors(workspace: Workspace, texts: list[str], settings: EmbeddingSettings | None = None) -> np.ndarray:
+    """Unit vectors of arbitrary texts (candidate answers, references), one row each, in order:
+    read from the cache by (model, text hash) and embedded and cached when missing, so a text
+    scored in two evaluation runs is embedded once."""
+    settings = settings or embedding_settings(workspace)
+    hashes = [text_hash(text) for text in texts]
+    cursor = workspace.cursor()
+    cached = dict(cursor.execute("""SELECT text_hash, vector FROM embeddings WHERE model_id = ?
+                                    AND text_hash IN (SELECT unnest(?::VARCHAR[]))""",
+                                 [settings.model_id, list(set(hashes))]).fetchall())
+    missing = list(dict.fromkeys((h, t) for h, t in zip(hashes, texts) if h not in cached))
+    for chunk in _chunks(missing, CHUNK_TEXTS):
+        vectors = encode([text for _, text in chunk], settings)
+        store_vectors(workspace, settings.model_id, [h for h, _ in chunk], vectors)
+        cached.update({h: vector for (h, _), vector in zip(chunk, vectors)})
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([np.asarray(cached[h], dtype=np.float32) for h in hashes])
+
+
 class Vectors(NamedTuple):
     """Vectors for records, row i belonging to record_ids[i].
 

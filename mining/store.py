@@ -274,6 +274,42 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         INSERT INTO settings (key, value) VALUES ('workspace_id', to_json(uuid()::VARCHAR));
         """,
     ),
+    (
+        5,
+        "evaluation: checks per golden item, runs, candidate answers and their verdicts",
+        """
+        ALTER TABLE golden ADD COLUMN checks JSON;
+        CREATE TABLE eval_runs (
+            name          VARCHAR PRIMARY KEY,
+            created_at    TIMESTAMPTZ NOT NULL,
+            updated_at    TIMESTAMPTZ NOT NULL,
+            created_by    VARCHAR,
+            source        VARCHAR NOT NULL,
+            source_detail JSON NOT NULL,
+            checks        JSON NOT NULL,
+            status        VARCHAR NOT NULL,
+            items         BIGINT,
+            scores        JSON
+        );
+        CREATE TABLE eval_answers (
+            run_name    VARCHAR NOT NULL,
+            record_id   VARCHAR NOT NULL,
+            answer      VARCHAR,
+            error       VARCHAR,
+            latency_ms  DOUBLE,
+            answered_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (run_name, record_id)
+        );
+        CREATE TABLE eval_results (
+            run_name  VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL,
+            verdict   VARCHAR NOT NULL,
+            reason    VARCHAR NOT NULL,
+            checks    JSON,
+            PRIMARY KEY (run_name, record_id)
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

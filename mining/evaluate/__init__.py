@@ -1,0 +1,1 @@
+"""Golden-set evaluation: candidate answers, checks, scores that punish wrong answers, comparisons."""
