@@ -22,6 +22,7 @@ from mining.cli_base import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WORKSPACE, C
 from mining.cluster import SCOPES
 from mining.cluster_algorithms import ALGORITHMS
 from mining.embed import BACKENDS, TEXT_CHOICES
+from mining.evaluate.cli import add_commands as add_evaluate_commands
 from mining.export.cli import add_commands as add_export_commands
 from mining.review_events import VERDICTS
 from mining.store import Workspace, WorkspaceError
@@ -84,6 +85,12 @@ def command_demo(workspace: Workspace, args: argparse.Namespace) -> int:
     if args.write:
         path = demo.generate_demo(Path(args.write), seed=args.seed, calls=args.calls)
         print(f"wrote {args.calls} demo calls to {path}")
+        return EXIT_OK
+    if args.candidates:
+        from mining.demo_answers import write_candidates
+
+        for path in write_candidates(workspace, args.candidates):
+            print(path)
         return EXIT_OK
     update, close = progress_bar(not args.quiet and not args.json)
     try:
@@ -361,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
     demo.add_argument("--calls", type=int, default=3000, help="number of calls to generate")
     demo.add_argument("--write", metavar="FILE", help="only write the demo log to FILE (JSONL), do not ingest")
+    demo.add_argument("--candidates", metavar="DIR", help="only write two candidate answer files for the golden set "
+                                                          "(production.jsonl, finetuned.jsonl) into DIR")
     demo.add_argument("--json", action="store_true", help="print the ingest report as JSON")
     demo.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -439,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print the report as JSON")
         workspace_option(sub, argparse.SUPPRESS)
     add_export_commands(add)
+    add_evaluate_commands(add)
     return parser
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from mining.cli_base import EXIT_OK, CommandFailed, progress_bar, workspace_option
+from mining.evaluate.cli import add_golden_checks
 from mining.export.golden import add_golden, golden_items, record_ids_for, remove_golden
 from mining.export.kinds import KINDS
 from mining.export.leakage import DEFAULT_THRESHOLD
@@ -172,6 +173,7 @@ def add_commands(add: Callable[[str, Callable, str], argparse.ArgumentParser]) -
         action.add_argument("ids", nargs="+", metavar="ID")
         action.add_argument("--by", metavar="NAME", help="who chose them")
         workspace_option(action, argparse.SUPPRESS)
+    add_golden_checks(actions)
     listing = actions.add_parser("list", help="list the golden set")
     listing.add_argument("--json", action="store_true", help="a JSON list (record_id, source_id, method, added_by, ...)")
     workspace_option(listing, argparse.SUPPRESS)
