@@ -44,6 +44,7 @@ page = st.navigation([
     st.Page("views/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
     st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
     st.Page("views/export.py", title="Export", icon=":material/dataset:"),
+    st.Page("views/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page("views/quarantine.py", title="Quarantine", icon=":material/report:"),
 ])
 sidebar()

@@ -1,4 +1,5 @@
-"""Background work for the app: one clustering job per workspace at a time, with its progress.
+"""Background work for the app: one job per workspace at a time (clustering, or asking an endpoint
+for a golden set's answers), with its progress.
 
 Why a thread in the Streamlit process and not a task queue: Faultline is a desktop app with one
 server process, DuckDB lets only that process write the workspace anyway, and a thread can share
@@ -15,6 +16,8 @@ from typing import Callable
 
 from mining.cluster import ClusterSettings, run_clustering
 from mining.embed import embedding_settings
+from mining.evaluate.endpoint import EndpointConfig
+from mining.evaluate.runs import evaluate_endpoint
 from mining.store import Workspace
 
 
@@ -32,6 +35,7 @@ class JobState:
 
 _jobs: dict[str, JobState] = {}
 _threads: dict[str, threading.Thread] = {}
+_stops: dict[str, threading.Event] = {}
 _lock = threading.Lock()
 
 
@@ -84,6 +88,16 @@ def start(workspace: Workspace, work: Callable[[Callable[[float, str], None]], s
     return True
 
 
+def stop(workspace: Workspace) -> bool:
+    """Ask the workspace's running job to stop (jobs that can stop early check this); True if asked."""
+    with _lock:
+        event = _stops.get(_key(workspace))
+    if event is None or not is_running(workspace):
+        return False
+    event.set()
+    return True
+
+
 def wait(workspace: Workspace, timeout: float | None = None) -> JobState | None:
     """Block until the workspace's job ends (for tests and scripts); its final state."""
     with _lock:
@@ -99,3 +113,21 @@ def start_clustering(workspace: Workspace, algorithm: str = "hdbscan", scope: st
     settings = ClusterSettings(algorithm=algorithm, scope=scope, attach_unclustered=attach_unclustered)
     embedding = embedding_settings(workspace)
     return start(workspace, lambda progress: run_clustering(workspace, settings, embedding, progress).describe())
+
+
+def start_endpoint_evaluation(workspace: Workspace, name: str, config: EndpointConfig, checks: list[dict] | None,
+                              created_by: str | None, redact: bool = True) -> bool:
+    """Ask an endpoint for the golden set's answers as run `name` in the background, stoppable with
+    `stop` (the answers so far are kept; starting it again continues); False if a job runs."""
+    event = threading.Event()
+
+    def work(progress: Callable[[float, str], None]) -> str:
+        summary = evaluate_endpoint(workspace, name, config, checks, created_by, redact, progress, event)
+        left = f", {len(summary.unanswered)} not answered yet" if summary.unanswered else ""
+        return f"{name}: {summary.scored} of {summary.items} golden items scored{left}"
+
+    started = start(workspace, work)
+    if started:
+        with _lock:
+            _stops[_key(workspace)] = event
+    return started

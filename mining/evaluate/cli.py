@@ -53,9 +53,12 @@ def _print_summary(summary: RunSummary) -> None:
 
 
 def _endpoint(args: argparse.Namespace) -> EndpointConfig:
-    return EndpointConfig(base_url=args.endpoint, model=args.model, api_key_env=args.api_key_env or None,
-                          concurrency=args.concurrency, timeout_s=args.timeout, retries=args.retries,
-                          temperature=args.temperature, max_tokens=args.max_tokens)
+    try:
+        return EndpointConfig(base_url=args.endpoint, model=args.model, api_key_env=args.api_key_env or None,
+                              concurrency=args.concurrency, timeout_s=args.timeout, retries=args.retries,
+                              temperature=args.temperature, max_tokens=args.max_tokens)
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from exc
 
 
 def command_evaluate(workspace: Workspace, args: argparse.Namespace) -> int:
