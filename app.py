@@ -45,6 +45,7 @@ page = st.navigation([
     st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
     st.Page("views/export.py", title="Export", icon=":material/dataset:"),
     st.Page("views/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
+    st.Page("views/report.py", title="Report", icon=":material/summarize:"),
     st.Page("views/quarantine.py", title="Quarantine", icon=":material/report:"),
 ])
 sidebar()

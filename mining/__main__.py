@@ -24,6 +24,7 @@ from mining.cluster_algorithms import ALGORITHMS
 from mining.embed import BACKENDS, TEXT_CHOICES
 from mining.evaluate.cli import add_commands as add_evaluate_commands
 from mining.export.cli import add_commands as add_export_commands
+from mining.report.cli import add_commands as add_report_commands
 from mining.review_events import VERDICTS
 from mining.store import Workspace, WorkspaceError
 
@@ -449,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
         workspace_option(sub, argparse.SUPPRESS)
     add_export_commands(add)
     add_evaluate_commands(add)
+    add_report_commands(add)
     return parser
 
 

@@ -1,0 +1,64 @@
+"""The `report` command: `python -m mining report [--week 2026-W47] [--out FILE] [--format html|md]`.
+
+Why it prints only the path: it runs from cron before the meeting, and a script can mail or copy
+what it wrote (`file=$(python -m mining report)`). The week defaults to the last complete ISO week
+(UTC), compared with the week before; the format follows the file's extension unless given.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from mining.cli_base import EXIT_OK, CommandFailed
+from mining.report.data import ReportError, ReportPeriod, last_week, period_for_week, weekly_report
+from mining.report.html import render_html
+from mining.report.markdown import render_markdown
+from mining.store import Workspace
+
+FORMATS = {"html": render_html, "md": render_markdown}
+EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
+
+
+def _period(week: str | None) -> ReportPeriod:
+    try:
+        return period_for_week(week) if week else last_week(datetime.now(timezone.utc).date())
+    except ReportError as exc:
+        raise CommandFailed(str(exc)) from exc
+
+
+def _format(out: Path, given: str | None) -> str:
+    if given:
+        return given
+    found = EXTENSIONS.get(out.suffix.lower())
+    if found is None:
+        raise CommandFailed(f"cannot tell the format of {out.name} from its extension; give --format html or md")
+    return found
+
+
+def command_report(workspace: Workspace, args: argparse.Namespace) -> int:
+    period = _period(args.week)
+    out = Path(args.out) if args.out else Path(f"faultline-report-{period.label}.{args.format or 'html'}")
+    render = FORMATS[_format(out, args.format)]
+    text = render(weekly_report(workspace, period))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandFailed(f"cannot write {out}: {exc.strerror or exc}") from exc
+    print(out.resolve())
+    return EXIT_OK
+
+
+def add_commands(add: Callable[[str, Callable, str], argparse.ArgumentParser]) -> None:
+    """Register `report` with the entry point's `add(name, handler, help)`."""
+    report = add("report", command_report, "Write the weekly report (failures, failure modes, reviews, datasets, "
+                                           "evaluation runs) as one self-contained HTML file or Markdown; "
+                                           "prints the file's path.")
+    report.add_argument("--week", metavar="YYYY-Www", help="the ISO week, e.g. 2026-W47 (default: the last complete "
+                                                           "week, UTC), compared with the week before")
+    report.add_argument("--out", "-o", metavar="FILE", help="the file to write (default: "
+                                                            "faultline-report-YYYY-Www.html in this folder)")
+    report.add_argument("--format", choices=list(FORMATS), help="html or md (default: from FILE's extension)")

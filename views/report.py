@@ -1,0 +1,172 @@
+"""Report: the weekly error-analysis meeting's page, and the same report as an HTML or Markdown file.
+
+Every figure comes from one call, mining.report.weekly_report, and the charts from
+mining.report.charts, so the page and the downloaded files agree. Mode names, keywords, example
+requests and responses are log text: shown with st.text, st.code and st.dataframe, through
+ui.plain where an element reads markdown (charts escape their labels themselves).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+import ui
+from mining.report import charts
+from mining.report.data import ReportPeriod, WeeklyReport, last_week, period_for_week, weekly_report, weeks_with_records
+from mining.report.formatting import (EMPTY, TITLES, change, count, kappa, moment, no_modes_reason, percent,
+                                      period_line, points, score_figures, scored_of, top_modes)
+from mining.report.html import render_html
+from mining.report.markdown import render_markdown
+from mining.store import Workspace
+
+WEEK_KEY = "report_week"
+MODE_COLUMNS = {
+    "id": st.column_config.NumberColumn("Id", width="small"),
+    "name": st.column_config.TextColumn("Failure mode", width="large"),
+    "status": st.column_config.TextColumn("Trend", width="small"),
+    "failures": st.column_config.NumberColumn("Failures"),
+    "previous": st.column_config.NumberColumn("Period before"),
+    "change": st.column_config.TextColumn("Change"),
+    "keywords": st.column_config.TextColumn("Keywords"),
+}
+EXPORT_COLUMNS = {
+    "name": st.column_config.TextColumn("Dataset"), "version": st.column_config.NumberColumn("Version"),
+    "created_at": st.column_config.DatetimeColumn("Written", format="YYYY-MM-DD HH:mm", timezone="UTC"),
+    "created_by": st.column_config.TextColumn("By"), "rows": st.column_config.TextColumn("Rows per kind"),
+    "golden": st.column_config.NumberColumn("Golden"), "leaks": st.column_config.NumberColumn("Kept out (leaks)"),
+}
+
+
+def choose_period(workspace: Workspace) -> ReportPeriod:
+    """The week to report on: last week by default, or any week that holds calls."""
+    default = last_week(datetime.now(timezone.utc).date()).label
+    weeks = sorted({default, *weeks_with_records(workspace)}, reverse=True)
+    if st.session_state.get(WEEK_KEY) not in weeks:
+        st.session_state[WEEK_KEY] = default
+    week = st.selectbox("Week", weeks, key=WEEK_KEY, format_func=lambda label: period_for_week(label).describe(),
+                        help="ISO weeks, Monday to Sunday in UTC; each is compared with the week before.")
+    return period_for_week(week)
+
+
+def downloads(report: WeeklyReport) -> None:
+    """The report as files: HTML that opens offline with its charts, and Markdown for notes."""
+    name = f"faultline-report-{report.period.label}"
+    with st.container(horizontal=True):
+        st.download_button("Download HTML", data=lambda: render_html(report), file_name=f"{name}.html",
+                           mime="text/html", key="report_download_html", on_click="ignore",
+                           icon=":material/download:")
+        st.download_button("Download Markdown", data=lambda: render_markdown(report), file_name=f"{name}.md",
+                           mime="text/markdown", key="report_download_md", on_click="ignore",
+                           icon=":material/download:")
+
+
+def chart(figure, key: str) -> None:
+    if figure is not None:
+        st.plotly_chart(figure, key=key, width="stretch", config={"displaylogo": False})
+
+
+def volume_section(report: WeeklyReport) -> None:
+    st.subheader(TITLES["volume"])
+    volume = report.volume
+    if not volume.current.records and not volume.previous.records:
+        st.info(EMPTY["volume"])
+        return
+    now, before = volume.current, volume.previous
+    columns = st.columns(3)
+    columns[0].metric("Calls", count(now.records), change(now.records, before.records), delta_color="off")
+    columns[1].metric("Failures", count(now.failures), change(now.failures, before.failures), delta_color="inverse")
+    columns[2].metric("Failure rate", percent(now.failure_rate), points(volume.rate_change), delta_color="inverse")
+    chart(charts.volume_figure(volume), "report_volume")
+
+
+def modes_section(report: WeeklyReport) -> None:
+    st.subheader(TITLES["modes"])
+    modes = report.modes
+    reason = no_modes_reason(modes)
+    if reason:
+        st.info(reason)
+        return
+    st.caption(f"From clustering run {modes.run_id} ({moment(modes.run_finished_at)}); "
+               f"{count(modes.unclustered)} failures of this period are in no mode.")
+    rows = [{"id": mode.id, "name": mode.name, "status": mode.status, "failures": mode.failures,
+             "previous": mode.previous, "change": change(mode.failures, mode.previous),
+             "keywords": ", ".join(mode.keywords[:6])} for mode in modes.modes]
+    st.dataframe(rows, hide_index=True, column_config=MODE_COLUMNS, column_order=list(MODE_COLUMNS),
+                 key="report_modes")
+    chart(charts.modes_figure(modes.modes), "report_modes_chart")
+
+
+def examples_section(report: WeeklyReport) -> None:
+    st.subheader(TITLES["examples"])
+    shown = top_modes(report.modes)
+    if not shown:
+        st.info(EMPTY["examples"])
+        return
+    for mode in shown:
+        with st.expander(ui.plain(f"#{mode.id} {mode.name}")):
+            for example in mode.examples:
+                st.text(f"{example.source_id} · {moment(example.ts)}")
+                st.code(example.request, language=None, wrap_lines=True)
+                st.code(example.response, language=None, wrap_lines=True)
+
+
+def reviews_section(report: WeeklyReport) -> None:
+    st.subheader(TITLES["reviews"])
+    reviews = report.reviews
+    if not reviews.events:
+        st.info(EMPTY["reviews"])
+    else:
+        columns = st.columns(4)
+        columns[0].metric("Reviews", count(reviews.reviews), change(reviews.reviews, reviews.previous_reviews))
+        columns[1].metric("Records judged", count(reviews.records))
+        columns[2].metric("Hard examples", count(reviews.hard_examples))
+        columns[3].metric("Reviewers", count(len(reviews.per_reviewer)))
+        chart(charts.reviews_figure(reviews), "report_reviews")
+        st.dataframe([{"reviewer": name, "records": n} for name, n in reviews.per_reviewer], hide_index=True,
+                     column_config={"reviewer": "Reviewer", "records": st.column_config.NumberColumn("Records judged")})
+    st.text(f"Agreement on records reviewed a second time in this period: {kappa(reviews.agreement)}.\n"
+            f"All reviews to date: {kappa(reviews.agreement_to_date)}.")
+
+
+def exports_section(report: WeeklyReport) -> None:
+    st.subheader(TITLES["exports"])
+    if not report.exports:
+        st.info(EMPTY["exports"])
+        return
+    st.dataframe(report.exports, hide_index=True, column_config=EXPORT_COLUMNS, column_order=list(EXPORT_COLUMNS))
+
+
+def evaluations_section(report: WeeklyReport) -> None:
+    st.subheader(TITLES["evaluations"])
+    if not report.evaluations:
+        st.info(EMPTY["evaluations"])
+        return
+    rows = [{"Run": run.name, "Status": run.status, "Updated": moment(run.updated_at),
+             "Items scored": scored_of(run),
+             **dict(zip(("Accuracy", "Omniscience index (-100..100)", "Hallucination rate"), score_figures(run.overall)))}
+            for run in report.evaluations]
+    st.dataframe(rows, hide_index=True)
+    st.caption("Intervals are 95% bootstrap intervals.")
+    chart(charts.evaluation_figure(report.evaluations), "report_evaluations")
+    for run in report.evaluations:
+        if run.by_mode:
+            with st.expander(ui.plain(f"{run.name} per failure mode")):
+                st.dataframe([{"Failure mode": name, "Items": score.n, "Accuracy": percent(score.accuracy),
+                               "Omniscience index": "n/a" if score.omniscience_index is None
+                               else f"{score.omniscience_index:.1f}"} for name, score in run.by_mode], hide_index=True)
+
+
+workspace = ui.current_workspace()
+st.title("Weekly report")
+period = choose_period(workspace)
+report = weekly_report(workspace, period)
+st.caption(f"{period_line(report)} (UTC days). The same report as a file:")
+downloads(report)
+volume_section(report)
+modes_section(report)
+examples_section(report)
+reviews_section(report)
+exports_section(report)
+evaluations_section(report)
