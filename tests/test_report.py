@@ -234,3 +234,19 @@ def test_a_bad_week_or_file_fails_with_one_line(path, tmp_path, capsys):
     assert not (tmp_path / "r.html").exists()
     assert main(["-w", path, "report", "--week", "2026-W46", "--out", str(tmp_path / "r.txt")]) == 1
     assert capsys.readouterr().err.startswith("error: cannot tell the format of r.txt")
+
+
+def test_the_command_takes_a_range_of_days_instead_of_a_week(path, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["-w", path, "report", "--from", "2026-11-09", "--to", "2026-11-15", "--format", "md"]) == 0
+    written = Path(capsys.readouterr().out.strip())
+    assert written.name == "faultline-report-2026-11-09_to_2026-11-15.md"
+    by_week = tmp_path / "week.md"
+    assert main(["-w", path, "report", "--week", "2026-W46", "-o", str(by_week)]) == 0
+    capsys.readouterr()
+    body = written.read_text(encoding="utf-8").split("\n", 1)[1]
+    assert body == by_week.read_text(encoding="utf-8").split("\n", 1)[1]  # the same days: the same figures
+    assert main(["-w", path, "report", "--from", "2026-11-09"]) == 1
+    assert capsys.readouterr().err.strip() == "error: give both --from and --to, or neither"
+    assert main(["-w", path, "report", "--from", "2026-11-15", "--to", "2026-11-09"]) == 1
+    assert "ends (2026-11-09) before it starts" in capsys.readouterr().err

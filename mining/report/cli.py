@@ -1,4 +1,5 @@
-"""The `report` command: `python -m mining report [--week 2026-W47] [--out FILE] [--format html|md]`.
+"""The `report` command: `python -m mining report [--week 2026-W47 | --from DATE --to DATE] [--out FILE]
+[--format html|md]`.
 
 Why it prints only the path: it runs from cron before the meeting, and a script can mail or copy
 what it wrote (`file=$(python -m mining report)`). The week defaults to the last complete ISO week
@@ -8,12 +9,13 @@ what it wrote (`file=$(python -m mining report)`). The week defaults to the last
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+import re
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from mining.cli_base import EXIT_OK, CommandFailed
-from mining.report.data import ReportError, ReportPeriod, last_week, period_for_week, weekly_report
+from mining.report.data import ReportError, ReportPeriod, last_week, period_between, period_for_week, weekly_report
 from mining.report.html import render_html
 from mining.report.markdown import render_markdown
 from mining.store import Workspace
@@ -22,9 +24,22 @@ FORMATS = {"html": render_html, "md": render_markdown}
 EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
 
 
-def _period(week: str | None) -> ReportPeriod:
+def _day(value: str, option: str) -> date:
     try:
-        return period_for_week(week) if week else last_week(datetime.now(timezone.utc).date())
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandFailed(f"{option} {value!r} is not a date; write it like 2026-11-16") from exc
+
+
+def _period(args: argparse.Namespace) -> ReportPeriod:
+    if bool(args.since) != bool(args.until):
+        raise CommandFailed("give both --from and --to, or neither")
+    if args.week and args.since:
+        raise CommandFailed("give --week or --from/--to, not both")
+    try:
+        if args.since:
+            return period_between(_day(args.since, "--from"), _day(args.until, "--to"))
+        return period_for_week(args.week) if args.week else last_week(datetime.now(timezone.utc).date())
     except ReportError as exc:
         raise CommandFailed(str(exc)) from exc
 
@@ -39,8 +54,9 @@ def _format(out: Path, given: str | None) -> str:
 
 
 def command_report(workspace: Workspace, args: argparse.Namespace) -> int:
-    period = _period(args.week)
-    out = Path(args.out) if args.out else Path(f"faultline-report-{period.label}.{args.format or 'html'}")
+    period = _period(args)
+    label = re.sub(r"[^\w.-]+", "_", period.label)
+    out = Path(args.out) if args.out else Path(f"faultline-report-{label}.{args.format or 'html'}")
     render = FORMATS[_format(out, args.format)]
     text = render(weekly_report(workspace, period))
     try:
@@ -59,6 +75,9 @@ def add_commands(add: Callable[[str, Callable, str], argparse.ArgumentParser]) -
                                            "prints the file's path.")
     report.add_argument("--week", metavar="YYYY-Www", help="the ISO week, e.g. 2026-W47 (default: the last complete "
                                                            "week, UTC), compared with the week before")
+    report.add_argument("--from", dest="since", metavar="DATE", help="or a range of days: the first (UTC) ...")
+    report.add_argument("--to", dest="until", metavar="DATE", help="... and the last, included; compared with as many "
+                                                                  "days before")
     report.add_argument("--out", "-o", metavar="FILE", help="the file to write (default: "
                                                             "faultline-report-YYYY-Www.html in this folder)")
     report.add_argument("--format", choices=list(FORMATS), help="html or md (default: from FILE's extension)")
