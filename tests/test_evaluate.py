@@ -4,18 +4,22 @@ items, scores per mode and tag, per-item checks, re-scoring, comparison, the com
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from chat_server import serve_chat
 from export_data import build
 from mining.__main__ import main
 from mining.demo_answers import write_candidates
 from mining.evaluate.answers import AnswerFileError, AnswerMapping
+from mining.evaluate.endpoint import EndpointConfig
 from mining.evaluate.compare import cluster_figure, compare_runs, delta_figure
 from mining.evaluate.items import golden_set, set_item_checks
-from mining.evaluate.runs import RunError, evaluate_file, list_runs, run_items, run_scores, score_run
+from mining.evaluate.runs import (RunError, evaluate_endpoint, evaluate_file, list_runs, run_items, run_scores,
+                                  score_run)
 from mining.export.golden import add_golden
 from mining.store import Workspace
 
@@ -182,3 +186,49 @@ def test_demo_candidate_files_make_the_tuned_run_better(workspace, ids, tmp_path
     comparison = compare_runs(workspace, "production", "tuned")
     changes = {d.metric: d for d in comparison.deltas}
     assert changes["omniscience_index"].delta > 0 and not comparison.regressed
+
+
+def test_an_endpoint_run_stores_answers_as_they_come_and_resumes_where_it_stopped(workspace, ids):
+    outage = {"on": True}
+    stop = threading.Event()
+
+    def answer(body: dict) -> tuple[int, str]:
+        question = body["messages"][-1]["content"]
+        if "payment methods" in question and outage["on"]:
+            return 503, "overloaded"
+        if "8443" in question:
+            stop.set()  # the user presses Stop while this answer is on its way
+        return 200, "The correct answer for that."
+
+    def config(url: str) -> EndpointConfig:
+        return EndpointConfig(url, "tiny", api_key_env=None, concurrency=1, retries=1, backoff_s=0.001)
+
+    with serve_chat(answer) as chat:
+        first = evaluate_endpoint(workspace, "served", config(chat.url), ["contains:correct answer"], "ana",
+                                  stop_event=stop)
+        first_questions = chat.questions()
+        assert first.unanswered and first.scored < 5
+        assert list_runs(workspace).to_dicts()[0]["status"] == "answering"
+        outage["on"] = False
+        second = evaluate_endpoint(workspace, "served", config(chat.url), ["contains:correct answer"], "ana")
+        resumed = chat.questions()[len(first_questions):]
+    assert second.unanswered == [] and second.scored == 5
+    answered_first = {q for q in first_questions if "payment methods" not in q}
+    assert not answered_first & set(resumed)  # what was answered is never asked again
+    assert any("payment methods" in q for q in resumed) and len(resumed) == len(set(resumed))
+    assert list_runs(workspace).to_dicts()[0]["status"] == "scored"
+    assert run_scores(workspace, "served")["overall"]["correct"] == 5
+
+
+def test_the_evaluate_command_asks_an_endpoint(workspace, ids, capsys):
+    path = str(workspace.path)
+    Workspace.close_all()
+    with serve_chat(lambda body: (200, "The correct answer for that.")) as chat:
+        assert main(["-w", path, "evaluate", "--endpoint", chat.url, "--model", "tiny", "--name", "served",
+                     "--api-key-env", "", "-c", "contains:correct answer", "--json", "-q"]) == 0
+        assert {body["model"] for body in chat.requests} == {"tiny"} and len(chat.requests) == 5
+    report = json.loads(capsys.readouterr().out)
+    assert report["correct"] == 5 and report["omniscience_index"] == 100.0 and report["unanswered"] == 0
+    assert main(["-w", path, "evaluate", "--endpoint", "ftp://nowhere", "--model", "m", "--name", "bad",
+                 "--api-key-env", "", "-q"]) == 1
+    assert capsys.readouterr().err.startswith("error: The endpoint URL 'ftp://nowhere' is not an http")

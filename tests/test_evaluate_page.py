@@ -1,11 +1,9 @@
 """The Evaluate page, run headless with AppTest: runs and their scores, comparison, item checks, and
-an endpoint run in the background against a small OpenAI-compatible server on 127.0.0.1."""
+an endpoint run in the background against a small OpenAI-compatible server on 127.0.0.1 (tests/chat_server.py)."""
 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
@@ -13,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui
+from chat_server import serve_chat
 from export_data import build
 from mining import jobs
 from mining.evaluate.items import golden_set
@@ -84,31 +83,15 @@ def test_an_items_own_checks_are_saved_from_the_page(workspace, ids):
     assert any("unknown check" in error.value and "fuzzy" in error.value for error in at.error)
 
 
-class _Answers(BaseHTTPRequestHandler):
-    """An OpenAI-compatible chat endpoint answering every question with the correct answer for it."""
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        question = body["messages"][-1]["content"]
-        answer = "I don't know." if "refund" in question else "The correct answer for that."
-        payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": answer}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def endpoint() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    """Every question answered with the correct answer, except a refund question: "I don't know"."""
+    def answer(body: dict) -> tuple[int, str]:
+        question = body["messages"][-1]["content"]
+        return 200, "I don't know." if "refund" in question else "The correct answer for that."
+
+    with serve_chat(answer) as chat:
+        yield chat.url
 
 
 def test_an_endpoint_run_goes_in_the_background_and_is_scored(workspace, ids, endpoint):
