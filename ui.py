@@ -122,6 +122,30 @@ def progress_reporter(title: str) -> Callable[[float, str], None]:
     return report
 
 
+def job_progress(workspace: Workspace, title: str, watching_key: str, notice_key: str) -> None:
+    """The workspace's background job (mining/jobs.py) as a progress bar, redrawn every second while
+    it runs (only this part of the page reruns). When a job this session watches (`watching_key`
+    set) ends, its final state goes to `notice_key` and the whole page reruns to show the result."""
+    from mining import jobs  # here, not at the top: it loads the clustering stack, which most pages never need
+
+    def panel() -> None:
+        state = jobs.job_state(workspace)
+        if state is None:
+            return
+        if state.state == "running":
+            st.session_state[watching_key] = True
+            st.progress(min(max(state.fraction, 0.0), 1.0), text=title)
+            st.text(state.message)
+            return
+        if st.session_state.pop(watching_key, False):
+            st.session_state[notice_key] = state
+            st.rerun(scope="app")
+
+    running = jobs.is_running(workspace)
+    if running or st.session_state.get(watching_key):
+        st.fragment(panel, run_every=1.0 if running else None)()
+
+
 def upload_folder() -> Path:
     """This session's folder for uploaded files, so ingest reads them from disk under their own names."""
     if _UPLOADS_KEY not in st.session_state:

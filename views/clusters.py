@@ -88,28 +88,6 @@ def start_job(workspace: Workspace, algorithm: str, scope: str, attach: bool) ->
     st.session_state[WATCHING_KEY] = True
 
 
-def job_progress(workspace: Workspace) -> None:
-    """The job's progress, redrawn every second while it runs (only this part of the page reruns)."""
-    running = jobs.is_running(workspace)
-    if running or st.session_state.get(WATCHING_KEY):
-        st.fragment(_progress_panel, run_every=1.0 if running else None)(workspace)
-
-
-def _progress_panel(workspace: Workspace) -> None:
-    """One look at the job; when a watched job ends, the whole page reruns to show its result."""
-    state = jobs.job_state(workspace)
-    if state is None:
-        return
-    if state.state == "running":
-        st.session_state[WATCHING_KEY] = True
-        st.progress(min(max(state.fraction, 0.0), 1.0), text="Finding failure modes…")
-        st.text(state.message)
-        return
-    if st.session_state.pop(WATCHING_KEY, False):
-        st.session_state[NOTICE_KEY] = state
-        st.rerun(scope="app")
-
-
 def job_notice() -> None:
     """How the last watched job ended, once, after the page reran to show its result."""
     state = st.session_state.pop(NOTICE_KEY, None)
@@ -272,7 +250,7 @@ def no_run_yet() -> None:
 workspace = ui.current_workspace()
 st.title("Failure modes")
 run_form(workspace)
-job_progress(workspace)
+ui.job_progress(workspace, "Finding failure modes…", WATCHING_KEY, NOTICE_KEY)
 job_notice()
 run = latest_run(workspace)
 if run is None:

@@ -23,10 +23,12 @@ from mining.evaluate.compare import cluster_figure, compare_runs, delta_figure
 from mining.evaluate.endpoint import EndpointConfig
 from mining.evaluate.items import GoldenSet, golden_set, set_item_checks
 from mining.evaluate.runs import RunError, RunSummary, evaluate_file, list_runs, run_items, run_scores
+from mining.evaluate.scores import format_figure
 from mining.store import Workspace
 
 WATCHING_KEY = "evaluate_watching_job"
 NOTICE_KEY = "evaluate_notice"
+RUN_KEY = "evaluate_watched_run"
 SUMMARY_KEY = "evaluate_last_summary"
 METRICS = (("accuracy", "Accuracy", "accuracy_ci", True), ("omniscience_index", "Omniscience index", "omniscience_ci", False),
            ("hallucination_rate", "Hallucination rate", "hallucination_ci", True))
@@ -44,15 +46,6 @@ RUN_COLUMNS = {
 
 def reviewer_name() -> str | None:
     return " ".join(str(st.session_state.get(ui.REVIEWER_KEY) or "").split()) or None
-
-
-def figure(value: float | None, interval: list[float] | None, percent: bool) -> str:
-    """A metric and its interval as text: 63.6% [36.4, 90.9]."""
-    if value is None:
-        return "n/a"
-    scale, unit = (100.0, "%") if percent else (1.0, "")
-    text = f"{value * scale:.1f}{unit}"
-    return text + (f" [{interval[0] * scale:.1f}, {interval[1] * scale:.1f}]" if interval else "")
 
 
 def mode_name(key: Any, name: str | None) -> str:
@@ -122,32 +115,11 @@ def endpoint_source(workspace: Workspace, name: str, checks: list[dict[str, Any]
                                 concurrency=int(concurrency), timeout_s=float(timeout), retries=int(retries))
         if not jobs.start_endpoint_evaluation(workspace, name, config, checks, reviewer_name(), redact):
             st.info("Another job is running for this workspace; its progress is below.")
-        st.session_state[WATCHING_KEY] = name
+        st.session_state[WATCHING_KEY] = True
+        st.session_state[RUN_KEY] = name
         st.rerun()
     if buttons.button("Stop", key="evaluate_stop", disabled=not running):
         jobs.stop(workspace)
-
-
-def job_progress(workspace: Workspace) -> None:
-    """The endpoint job's progress, redrawn every second while it runs."""
-    running = jobs.is_running(workspace)
-    if running or st.session_state.get(WATCHING_KEY):
-        st.fragment(_progress_panel, run_every=1.0 if running else None)(workspace)
-
-
-def _progress_panel(workspace: Workspace) -> None:
-    state = jobs.job_state(workspace)
-    if state is None:
-        return
-    if state.state == "running":
-        st.progress(min(max(state.fraction, 0.0), 1.0), text="Asking the endpoint…")
-        st.text(state.message)
-        return
-    watched = st.session_state.pop(WATCHING_KEY, None)
-    if watched:
-        st.session_state[NOTICE_KEY] = state
-        st.session_state["evaluate_chosen_run"] = watched
-        st.rerun(scope="app")
 
 
 def new_run(workspace: Workspace, golden: GoldenSet) -> None:
@@ -166,9 +138,12 @@ def new_run(workspace: Workspace, golden: GoldenSet) -> None:
         file_source(workspace, name, checks, redact)
     else:
         endpoint_source(workspace, name, checks, redact)
-    job_progress(workspace)
+    ui.job_progress(workspace, "Asking the endpoint…", WATCHING_KEY, NOTICE_KEY)
     state = st.session_state.pop(NOTICE_KEY, None)
     if state is not None:
+        watched = st.session_state.pop(RUN_KEY, None)
+        if watched:
+            st.session_state["evaluate_chosen_run"] = watched
         (st.error if state.error else st.success)(ui.plain(state.error or state.message))
     summary: RunSummary | None = st.session_state.pop(SUMMARY_KEY, None)
     if summary is not None:
@@ -183,8 +158,8 @@ def new_run(workspace: Workspace, golden: GoldenSet) -> None:
 def metric_row(overall: dict[str, Any]) -> None:
     columns = st.columns(4)
     for column, (key, label, interval, percent) in zip(columns, METRICS):
-        column.metric(label, figure(overall[key], None, percent),
-                      help=f"95% interval {figure(overall[key], overall[interval], percent).partition(' ')[2] or 'n/a'}")
+        column.metric(label, format_figure(overall[key], None, percent),
+                      help=f"95% interval {format_figure(overall[key], overall[interval], percent).partition(' ')[2] or 'n/a'}")
     columns[3].metric("Correct / incorrect / abstained", f"{overall['correct']} / {overall['incorrect']} / "
                                                           f"{overall['abstained']}")
 
@@ -192,9 +167,9 @@ def metric_row(overall: dict[str, Any]) -> None:
 def groups_table(groups: dict[str, dict[str, Any]], label: str) -> None:
     """Scores per failure mode or per tag, each figure with its interval."""
     rows = [{label: mode_name(key, group.get("name")) if label == "Failure mode" else key,
-             "n": group["n"], "accuracy": figure(group["accuracy"], group["accuracy_ci"], True),
-             "omniscience": figure(group["omniscience_index"], group["omniscience_ci"], False),
-             "hallucination": figure(group["hallucination_rate"], group["hallucination_ci"], True),
+             "n": group["n"], "accuracy": format_figure(group["accuracy"], group["accuracy_ci"], True),
+             "omniscience": format_figure(group["omniscience_index"], group["omniscience_ci"], False),
+             "hallucination": format_figure(group["hallucination_rate"], group["hallucination_ci"], True),
              "correct": group["correct"], "incorrect": group["incorrect"], "abstained": group["abstained"]}
             for key, group in groups.items()]
     st.dataframe(pl.DataFrame(rows), hide_index=True)

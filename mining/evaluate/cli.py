@@ -21,31 +21,24 @@ from mining.evaluate.compare import compare_runs
 from mining.evaluate.endpoint import EndpointConfig, EndpointError
 from mining.evaluate.items import set_item_checks
 from mining.evaluate.runs import RunError, RunSummary, evaluate_endpoint, evaluate_file, score_run
+from mining.evaluate.scores import format_figure
 from mining.export.golden import record_ids_for
 from mining.store import Workspace
-
-
-def _figure(value: float | None, interval: list[float] | None, percent: bool) -> str:
-    if value is None:
-        return "n/a"
-    scale, unit = (100.0, "%") if percent else (1.0, "")
-    text = f"{value * scale:.1f}{unit}"
-    return text + (f" [{interval[0] * scale:.1f}, {interval[1] * scale:.1f}]" if interval else "")
 
 
 def _print_summary(summary: RunSummary) -> None:
     overall = summary.scores["overall"]
     print(f"{summary.name}: {summary.scored} of {summary.items} golden items scored"
           + (f", {len(summary.unanswered)} not answered yet" if summary.unanswered else ""))
-    print(f"  accuracy            {_figure(overall['accuracy'], overall['accuracy_ci'], True)}")
-    print(f"  omniscience index   {_figure(overall['omniscience_index'], overall['omniscience_ci'], False)}")
-    print(f"  hallucination rate  {_figure(overall['hallucination_rate'], overall['hallucination_ci'], True)}")
+    print(f"  accuracy            {format_figure(overall['accuracy'], overall['accuracy_ci'], True)}")
+    print(f"  omniscience index   {format_figure(overall['omniscience_index'], overall['omniscience_ci'], False)}")
+    print(f"  hallucination rate  {format_figure(overall['hallucination_rate'], overall['hallucination_ci'], True)}")
     print(f"  correct {overall['correct']}, incorrect {overall['incorrect']}, abstained {overall['abstained']}")
     print("  per failure mode (n, accuracy, omniscience index):")
     for key, mode in summary.scores["clusters"].items():
         name = "unclustered" if key == "-1" else (mode["name"] or f"mode {key}")
-        print(f"    {mode['n']:>4}  {_figure(mode['accuracy'], None, True):>7}  "
-              f"{_figure(mode['omniscience_index'], None, False):>7}  {name}")
+        print(f"    {mode['n']:>4}  {format_figure(mode['accuracy'], None, True):>7}  "
+              f"{format_figure(mode['omniscience_index'], None, False):>7}  {name}")
     for source_id, reason in summary.left_out:
         print(f"  left out {source_id}: {reason}")
     for warning in summary.warnings:
@@ -108,8 +101,8 @@ def command_compare(workspace: Workspace, args: argparse.Namespace) -> int:
              if comparison.only_a or comparison.only_b else ""))
     for delta in comparison.deltas:
         percent = delta.metric != "omniscience_index"
-        print(f"  {delta.metric.replace('_', ' '):<19} {_figure(delta.a, None, percent):>7} -> "
-              f"{_figure(delta.b, None, percent):>7}   change {_figure(delta.delta, delta.ci, percent)}")
+        print(f"  {delta.metric.replace('_', ' '):<19} {format_figure(delta.a, None, percent):>7} -> "
+              f"{format_figure(delta.b, None, percent):>7}   change {format_figure(delta.delta, delta.ci, percent)}")
     for label, items in (("improved", comparison.improved), ("regressed", comparison.regressed)):
         print(f"  {label}: {len(items)}")
         for item in items[:10]:

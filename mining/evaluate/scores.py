@@ -121,3 +121,12 @@ def deltas(a_verdicts: list[str], b_verdicts: list[str]) -> list[Delta]:
         result.append(Delta(name, _value(value_a), _value(value_b), _value(value_b - value_a),
                             _interval(metric(b[picks]) - metric(a[picks]))))
     return result
+
+
+def format_figure(value: float | None, interval: list[float] | None, percent: bool) -> str:
+    """A figure and its interval as people read it: "63.6% [36.4, 90.9]", "27.3 [-27.3, 81.8]", "n/a"."""
+    if value is None:
+        return "n/a"
+    scale, unit = (100.0, "%") if percent else (1.0, "")
+    text = f"{value * scale:.1f}{unit}"
+    return text + (f" [{interval[0] * scale:.1f}, {interval[1] * scale:.1f}]" if interval else "")
