@@ -14,7 +14,8 @@ import streamlit as st
 
 import ui
 from mining.report import charts
-from mining.report.data import ReportPeriod, WeeklyReport, last_week, period_for_week, weekly_report, weeks_with_records
+from mining.report.data import WeeklyReport, weekly_report, weeks_with_records
+from mining.report.period import ReportPeriod, last_week, period_for_week
 from mining.report.formatting import (EMPTY, TITLES, change, count, kappa, moment, no_modes_reason, percent,
                                       period_line, points, score_figures, scored_of, top_modes)
 from mining.report.html import render_html

@@ -6,8 +6,8 @@ formats (html.py, markdown.py) and the charts (charts.py) only read the plain da
 the page, the command line and the files can never tell different stories.
 """
 
-from mining.report.data import (ReportError, ReportPeriod, WeeklyReport, last_week, period_between, period_for_week,
-                                weekly_report)
+from mining.report.data import WeeklyReport, weekly_report
+from mining.report.period import ReportError, ReportPeriod, last_week, period_between, period_for_week
 from mining.report.html import render_html
 from mining.report.markdown import render_markdown
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Callable
 
 from mining.cli_base import EXIT_OK, CommandFailed
-from mining.report.data import ReportError, ReportPeriod, last_week, period_between, period_for_week, weekly_report
+from mining.report.data import weekly_report
+from mining.report.period import ReportError, ReportPeriod, last_week, period_between, period_for_week
 from mining.report.html import render_html
 from mining.report.markdown import render_markdown
 from mining.store import Workspace
