@@ -277,3 +277,13 @@ def test_requests_that_cannot_work_are_refused_with_the_reason(workspace, ids, t
     with pytest.raises(ExportError, match="dataset name"):
         export(workspace, tmp_path / "out", ["sft"], name="../escape")
     assert not (tmp_path / "escape-v1").exists() and list_exports(workspace).is_empty()
+
+
+def test_an_export_with_no_rows_makes_no_version_and_an_empty_manifest_is_not_replayed(workspace, ids, tmp_path):
+    with pytest.raises(ExportError, match="nothing to write"):
+        export(workspace, tmp_path / "out", ["sft"], filter=ExportFilter(tags=("unsafe",)))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert list_exports(workspace).is_empty()
+    _, written = export(workspace, tmp_path / "out", ["sft"])
+    with pytest.raises(ExportError, match="selected no records"):
+        replay_request({**written.manifest, "selected": []})

@@ -219,6 +219,8 @@ def replay_request(manifest: dict[str, Any], created_by: str | None = None) -> E
     """The request that makes a manifest's export again: the same records and golden set, not
     whatever the filters would select today."""
     options = manifest["options"]
+    if not manifest["selected"]:  # an empty id list would mean "no restriction" to the filter
+        raise ExportError("the manifest's export selected no records: there is nothing to make again")
     return ExportRequest(
         kinds=tuple(options["kinds"]), filter=ExportFilter(verdicts=(), record_ids=tuple(manifest["selected"])),
         name=manifest["name"], formats=tuple(options["formats"]), golden=tuple(manifest["golden"]),

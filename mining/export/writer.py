@@ -134,6 +134,8 @@ def tag_names(workspace: Workspace) -> dict[str, str]:
 def write_export(workspace: Workspace, plan: ExportPlan, out_dir: str | Path) -> ExportResult:
     """Write `plan` as `out_dir/NAME-vN/` and record it; returns where it went."""
     name = plan.request.name
+    if not any(kind.rows for kind in plan.kinds.values()):
+        raise ExportError("nothing to write: no kind has a row (see what was left out and why); no version was made")
     out_dir = Path(out_dir).expanduser().resolve()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
