@@ -122,6 +122,20 @@ def progress_reporter(title: str) -> Callable[[float, str], None]:
     return report
 
 
+def reviewer_name() -> str:
+    """The reviewer's name from the sidebar, spaces tidied (empty when none is set)."""
+    return " ".join(str(st.session_state.get(REVIEWER_KEY) or "").split())
+
+
+def need_reviewer(what: str) -> bool:
+    """Warn and return True when no reviewer name is set: nothing is recorded without one."""
+    if reviewer_name():
+        return False
+    st.warning(f"Enter your name as Reviewer in the sidebar first: {what} is recorded with who did it. "
+               "Nothing was saved.")
+    return True
+
+
 def job_progress(workspace: Workspace, title: str, watching_key: str, notice_key: str) -> None:
     """The workspace's background job (mining/jobs.py) as a progress bar, redrawn every second while
     it runs (only this part of the page reruns). When a job this session watches (`watching_key`

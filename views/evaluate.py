@@ -44,10 +44,6 @@ RUN_COLUMNS = {
 }
 
 
-def reviewer_name() -> str | None:
-    return " ".join(str(st.session_state.get(ui.REVIEWER_KEY) or "").split()) or None
-
-
 def mode_name(key: Any, name: str | None) -> str:
     return "unclustered" if str(key) == "-1" else (name or f"mode {key}")
 
@@ -86,7 +82,7 @@ def file_source(workspace: Workspace, name: str, checks: list[dict[str, Any]] | 
                                 input_column=input_column.strip())
         try:
             with st.spinner("Scoring…"):
-                summary = evaluate_file(workspace, name, path, mapping, checks, reviewer_name(), redact)
+                summary = evaluate_file(workspace, name, path, mapping, checks, ui.reviewer_name() or None, redact)
         except (AnswerFileError, RunError) as exc:
             st.error(ui.plain(str(exc)))
             return
@@ -113,7 +109,7 @@ def endpoint_source(workspace: Workspace, name: str, checks: list[dict[str, Any]
             return
         config = EndpointConfig(base_url=base_url.strip(), model=model.strip(), api_key_env=key_env.strip() or None,
                                 concurrency=int(concurrency), timeout_s=float(timeout), retries=int(retries))
-        if not jobs.start_endpoint_evaluation(workspace, name, config, checks, reviewer_name(), redact):
+        if not jobs.start_endpoint_evaluation(workspace, name, config, checks, ui.reviewer_name() or None, redact):
             st.info("Another job is running for this workspace; its progress is below.")
         st.session_state[WATCHING_KEY] = True
         st.session_state[RUN_KEY] = name

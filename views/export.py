@@ -94,11 +94,6 @@ GOLDEN_COLUMNS = {
 }
 
 
-def reviewer_name() -> str:
-    """The reviewer's name from the sidebar (empty when none is set)."""
-    return " ".join(str(st.session_state.get(ui.REVIEWER_KEY) or "").split())
-
-
 def notice() -> None:
     """The outcome of the last golden-set change, shown once after the rerun it caused."""
     message = st.session_state.pop(NOTICE_KEY, None)
@@ -196,7 +191,7 @@ def run_export(workspace: Workspace, request: ExportRequest, out_dir: str) -> No
         show_error("Give the output folder the export is written to.")
         return
     try:
-        plan, result = make_export(workspace, replace(request, created_by=reviewer_name() or None), out_dir,
+        plan, result = make_export(workspace, replace(request, created_by=ui.reviewer_name() or None), out_dir,
                                    ui.progress_reporter("Writing the export"))
     except (ExportError, TokenizerError) as exc:
         st.session_state.pop(RESULT_KEY, None)
@@ -357,7 +352,7 @@ def add_by_id(workspace: Workspace, text: str) -> None:
         return
     found, unknown = record_ids_for(workspace, ids)
     if found:
-        change = add_golden(workspace, list(dict.fromkeys(found.values())), added_by=reviewer_name() or None)
+        change = add_golden(workspace, list(dict.fromkeys(found.values())), added_by=ui.reviewer_name() or None)
         message = f"Added {len(change.changed)} records to the golden set"
         message += f" ({len(change.unchanged)} were in it already)." if change.unchanged else "."
         st.session_state[NOTICE_KEY] = message

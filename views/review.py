@@ -1,7 +1,8 @@
 """Review: work the queue of failures, judge one record at a time, act on many at once, and see
 progress, agreement and the adjudication list.
 
-Every action is one call into mining/ (review_events, review_queue, adjudication, ...). Everything
+The team's tabs (progress, agreement and adjudication, annotations, taxonomy) live in
+views/review_team.py. Every action is one call into mining/ (review_events, review_queue, ...). Everything
 a record holds came from a log and is untrusted: it is shown with st.text, st.code, st.json and
 st.dataframe, and through ui.plain where an element reads markdown. The one piece of HTML on the
 page is a constant script that puts the keyboard focus in the correction editor (FOCUS_SCRIPT).
@@ -19,30 +20,25 @@ import polars as pl
 import streamlit as st
 
 import ui
-from mining.adjudication import adjudicate, disagreements
-from mining.agreement import agreement_report
 from mining.browse import filter_options, get_record
 from mining.cluster_views import latest_run, list_clusters
 from mining.detect import signal_counts, signals_of
 from mining.review_events import VERDICTS, ReviewError, bulk_apply, bulk_preview, list_events, save_from_editor, undo
-from mining.review_exchange import export_annotations, import_annotations
-from mining.review_progress import progress_by_cluster, progress_by_reviewer, reviews_per_day
 from mining.review_queue import (ORDERS, STATES, QueueFilter, claim_batch, next_record, queue_count, queue_page,
                                  queue_record_ids, release_claims)
 from mining.review_state import record_state, reviewer_state, reviewer_states
 from mining.review_view import record_cluster, reviewer_names
-from mining.second_review import is_blind, second_review_share, set_second_review_share
+from mining.second_review import is_blind
 from mining.similar import similar_records
 from mining.store import Workspace
-from mining.taxonomy import (UnknownTag, add_tag, describe_tag, list_tags, rename_tag, retire_tag,
-                             tag_history)
+from mining.taxonomy import list_tags
+from views.review_team import NOTICE_KEY, agreement, annotations, progress, tag_names, taxonomy
 
 PAGE_SIZE = 50
 CLAIM_SIZE = 20
 PAGE_KEY = "review_page"
 LAST_SELECTED_KEY = "review_last_selected"
 HISTORY_KEY = "review_history"
-NOTICE_KEY = "review_notice"
 BULK_KEY = "review_bulk_pending"
 STATE_LABELS = {"any": "Any", "todo": "To do", "unreviewed": "Unreviewed", "reviewed": "Reviewed",
                 "disputed": "Disputed", "adjudicated": "Adjudicated"}
@@ -63,20 +59,6 @@ QUEUE_COLUMNS = {
 }
 
 
-def reviewer_name() -> str:
-    """The reviewer's name from the sidebar (empty when none is set)."""
-    return " ".join(str(st.session_state.get(ui.REVIEWER_KEY) or "").split())
-
-
-def need_reviewer(what: str) -> bool:
-    """Warn and return True when no reviewer name is set: nothing is recorded without one."""
-    if reviewer_name():
-        return False
-    st.warning(f"Enter your name as Reviewer in the sidebar first: {what} is recorded with who did it. "
-               "Nothing was saved.")
-    return True
-
-
 def notice() -> None:
     """The outcome of the last action, shown once after the rerun it caused."""
     message = st.session_state.pop(NOTICE_KEY, None)
@@ -85,11 +67,6 @@ def notice() -> None:
 
 
 # --- The queue ---------------------------------------------------------------------------------
-
-
-def tag_names(workspace: Workspace) -> dict[str, str]:
-    """tag id -> name, retired tags included (old reviews still show them)."""
-    return {tag.tag_id: tag.name for tag in list_tags(workspace)}
 
 
 def cluster_names(workspace: Workspace) -> dict[int, str]:
@@ -128,12 +105,12 @@ def claim_buttons(workspace: Workspace, f: QueueFilter, reviewer: str) -> None:
     columns = st.columns([1, 1, 4], vertical_alignment="center")
     if columns[0].button(f"Claim next {CLAIM_SIZE}", key="review_claim",
                          help="Others' queues skip these records for 30 minutes, or until you judge them."):
-        if not need_reviewer("a claim"):
+        if not ui.need_reviewer("a claim"):
             claimed = claim_batch(workspace, reviewer, CLAIM_SIZE, f if f.state == "todo" else replace(f, state="todo"))
             st.session_state[NOTICE_KEY] = f"Claimed {len(claimed)} records for {reviewer} for 30 minutes."
             st.rerun()
     if columns[1].button("Release my claims", key="review_release"):
-        if not need_reviewer("a claim"):
+        if not ui.need_reviewer("a claim"):
             released = release_claims(workspace, reviewer)
             st.session_state[NOTICE_KEY] = f"Released {released} claims."
             st.rerun()
@@ -266,7 +243,7 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
         note = st.text_area("Note", value=(state.note or "") if state else "", height=68, key=f"review_note_{version}")
         submitted = st.form_submit_button("Save and next", type="primary")
     focus_editor(record_id, version)
-    if not submitted or need_reviewer("a review"):
+    if not submitted or ui.need_reviewer("a review"):
         return
     try:
         events = save_from_editor(workspace, record, reviewer, verdict=verdict, tags=chosen_tags,
@@ -300,9 +277,9 @@ def navigation(workspace: Workspace, record_id: str, f: QueueFilter, reviewer: s
 
 def undo_last(workspace: Workspace) -> None:
     """Cancel the reviewer's latest action still in effect (a save, or a bulk action as a whole)."""
-    if need_reviewer("an undo"):
+    if ui.need_reviewer("an undo"):
         return
-    undone = undo(workspace, reviewer_name())
+    undone = undo(workspace, ui.reviewer_name())
     st.session_state[NOTICE_KEY] = (f"Undid your last action ({len(undone)} changes)." if undone
                                     else "Nothing of yours left to undo.")
     st.rerun()
@@ -362,7 +339,7 @@ def bulk_actions(workspace: Workspace, f: QueueFilter, reviewer: str, rows: pl.D
         scope_filter = QueueFilter(clusters=(cluster,)) if scope == "cluster" else f
         request = {"scope": scope, "cluster": cluster, "picked": picked, "filter": scope_filter, action: value}
         if st.button("Preview", key="review_bulk_preview"):
-            if need_reviewer("a bulk action"):
+            if ui.need_reviewer("a bulk action"):
                 return
             ids = list(picked) if scope == "picked" else queue_record_ids(workspace, scope_filter, reviewer)
             arguments = {action: value}
@@ -391,7 +368,7 @@ def confirm_bulk(workspace: Workspace, pending: dict[str, Any], reviewer: str, t
                         + (" (the others already have it)." if count < total else ".")))
     columns = st.columns([1, 1, 4])
     if columns[0].button(f"Apply to {count} records", key="review_bulk_apply", type="primary", disabled=count == 0):
-        if need_reviewer("a bulk action"):
+        if ui.need_reviewer("a bulk action"):
             return
         events = bulk_apply(workspace, pending["ids"], reviewer, **arguments)
         st.session_state.pop(BULK_KEY, None)
@@ -400,192 +377,6 @@ def confirm_bulk(workspace: Workspace, pending: dict[str, Any], reviewer: str, t
     if columns[1].button("Cancel", key="review_bulk_cancel"):
         st.session_state.pop(BULK_KEY, None)
         st.rerun()
-
-
-# --- Progress, agreement, annotations ----------------------------------------------------------
-
-
-def progress(workspace: Workspace) -> None:
-    """Reviewed and remaining per failure mode and per reviewer, and reviews per day."""
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Per failure mode")
-        st.dataframe(progress_by_cluster(workspace), hide_index=True)
-    with right:
-        st.subheader("Per reviewer")
-        st.dataframe(progress_by_reviewer(workspace), hide_index=True)
-    st.subheader("Reviews per day")
-    per_day = reviews_per_day(workspace)
-    if per_day.is_empty():
-        st.info("No reviews yet.")
-    else:
-        st.bar_chart(per_day.to_pandas(), x="day", y="reviews", color="reviewer", height=240)
-
-
-def kappa(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
-
-
-def agreement(workspace: Workspace) -> None:
-    """Agreement overall and per pair, the second-review share, and the adjudication list."""
-    report = agreement_report(workspace)
-    overall = report[0]
-    st.subheader("Agreement")
-    columns = st.columns(4)
-    columns[0].metric("Records reviewed twice", f"{overall.records:,}")
-    columns[1].metric("Verdict kappa", kappa(overall.verdict_kappa))
-    columns[2].metric("Verdict agreement", "–" if overall.verdict_agreement is None
-                      else f"{overall.verdict_agreement:.0%}")
-    columns[3].metric("Correction similarity", kappa(overall.correction_similarity),
-                      help="Token F1 of the two corrections (word overlap, order ignored).")
-    if len(report) > 1:
-        st.dataframe(pl.DataFrame([{
-            "reviewers": " & ".join(row.reviewers), "records": row.records, "verdict_kappa": row.verdict_kappa,
-            "verdict_agreement": row.verdict_agreement, "correction_similarity": row.correction_similarity,
-            "corrections_compared": row.corrections_compared} for row in report[1:]]), hide_index=True)
-    if overall.tag_kappa:
-        names = tag_names(workspace)
-        st.caption("Kappa per tag (present or absent), first review against second")
-        st.dataframe(pl.DataFrame([{"tag": names.get(tag, tag), "kappa": value}
-                                   for tag, value in overall.tag_kappa.items()]), hide_index=True)
-    share_setting(workspace)
-    st.subheader("Adjudication")
-    adjudication(workspace)
-
-
-def share_setting(workspace: Workspace) -> None:
-    """The share of failures that get a blind second review."""
-    with st.form("review_share_form", border=False):
-        columns = st.columns([1, 3], vertical_alignment="bottom")
-        share = columns[0].number_input("Second review share (%)", min_value=0.0, max_value=100.0, step=1.0,
-                                        value=round(second_review_share(workspace) * 100, 2), key="review_share")
-        if columns[1].form_submit_button("Save share"):
-            set_second_review_share(workspace, share / 100)
-            st.session_state[NOTICE_KEY] = f"Second review share set to {share:g}%."
-            st.rerun()
-
-
-def adjudication(workspace: Workspace) -> None:
-    """Disputed records: a lead picks one reviewer's answer or writes the final one."""
-    disputed = disagreements(workspace)
-    if not disputed:
-        st.info("No disagreements to settle.")
-        return
-    by_id = {item["record_id"]: item for item in disputed}
-    record_id = st.selectbox(f"Disputed records ({len(disputed)})", list(by_id), key="review_adjudicate_record",
-                             format_func=lambda key: by_id[key]["source_id"])
-    item = by_id[record_id]
-    record = get_record(workspace, record_id)
-    st.text("Request: " + ((record or {}).get("cluster_text") or ""))
-    names = tag_names(workspace)
-    columns = st.columns(len(item["reviews"]))
-    for column, review in zip(columns, item["reviews"]):
-        with column.container(border=True):
-            st.text(f"{review.reviewer}: {ui.VERDICT_LABELS.get(review.verdict, review.verdict)}")
-            st.text("Tags: " + (", ".join(names.get(tag, tag) for tag in review.tags) or "–"))
-            st.code(review.correction or "(no correction)", language=None, wrap_lines=True)
-            if st.button(f"Pick {review.reviewer}'s answer", key=f"review_pick_{record_id}_{review.reviewer}"):
-                settle(workspace, record_id, pick=review.reviewer)
-    with st.form(f"review_final_{record_id}"):
-        st.caption("Or write the final answer")
-        verdict = st.radio("Final verdict", list(VERDICTS), format_func=ui.VERDICT_LABELS.get, horizontal=True,
-                           key=f"review_final_verdict_{record_id}")
-        offered = {tag.tag_id: tag.name for tag in list_tags(workspace, include_retired=False)}
-        offered |= {tag: names.get(tag, tag) for review in item["reviews"] for tag in review.tags}
-        tags = st.multiselect("Final tags", list(offered), format_func=offered.get,
-                              key=f"review_final_tags_{record_id}")
-        correction = st.text_area("Final corrected answer", value=next(
-            (review.correction for review in item["reviews"] if review.correction), (record or {}).get(
-                "response_text") or ""), key=f"review_final_correction_{record_id}")
-        if st.form_submit_button("Save final answer"):
-            settle(workspace, record_id, verdict=verdict, tags=tags, correction=correction)
-
-
-def settle(workspace: Workspace, record_id: str, **answer: Any) -> None:
-    """Record the lead's final answer (one call to adjudicate), in the name of the sidebar's reviewer."""
-    if need_reviewer("an adjudication"):
-        return
-    try:
-        adjudicate(workspace, record_id, reviewer_name(), **answer)
-    except ReviewError as exc:
-        st.error(ui.plain(str(exc)))
-        return
-    st.session_state[NOTICE_KEY] = "Final answer saved."
-    st.rerun()
-
-
-def annotations(workspace: Workspace) -> None:
-    """Export every review event as JSONL, or import such a file (idempotent), as on the command line."""
-    def exported() -> bytes:
-        path = ui.upload_folder() / "annotations.jsonl"
-        export_annotations(workspace, path)
-        return path.read_bytes()
-
-    st.download_button("Export annotations (JSONL)", data=exported, file_name="annotations.jsonl",
-                       mime="application/jsonl", key="review_export", on_click="ignore")
-    upload = st.file_uploader("Import annotations", type=["jsonl"], key="review_import_file")
-    if upload is not None and st.button("Import", key="review_import"):
-        path = ui.save_uploads([upload], ui.upload_folder())[0]
-        try:
-            report = import_annotations(workspace, path)
-        except ReviewError as exc:
-            st.error(ui.plain(str(exc)))
-            return
-        st.session_state[NOTICE_KEY] = (
-            f"Imported {report.events_added} of {report.events_read} events ({report.events_present} already "
-            f"present, {len(report.tags_added)} new tags, {report.events_for_missing_records} events for "
-            f"{len(report.missing_records)} records not in this workspace yet).")
-        st.rerun()
-
-
-def taxonomy(workspace: Workspace) -> None:
-    """The failure tags: add one; rename, describe, retire or restore one (every change kept in its history)."""
-    tags = list_tags(workspace)
-    st.dataframe(pl.DataFrame([{"name": tag.name, "description": tag.description, "retired": tag.retired,
-                                "id": tag.tag_id} for tag in tags]), hide_index=True)
-    left, right = st.columns(2)
-    with left.form("review_tag_add"):
-        st.caption("New tag")
-        name = st.text_input("Name", key="review_tag_new_name")
-        description = st.text_input("Description", key="review_tag_new_description")
-        if st.form_submit_button("Add tag"):
-            change_tag(lambda by: add_tag(workspace, name, description, by=by), f"Added the tag {name.strip()}.")
-    by_id = {tag.tag_id: tag for tag in tags}
-    with right:
-        chosen = st.selectbox("Change the tag", list(by_id), format_func=lambda key: by_id[key].name,
-                              key="review_tag_chosen")
-    if chosen is None:
-        return
-    tag = by_id[chosen]
-    with right.form(f"review_tag_edit_{chosen}"):
-        new_name = st.text_input("Name", value=tag.name, key=f"review_tag_name_{chosen}")
-        new_description = st.text_input("Description", value=tag.description, key=f"review_tag_description_{chosen}")
-        retired = st.checkbox("Retired (kept on old reviews, not offered for new ones)", value=tag.retired,
-                              key=f"review_tag_retired_{chosen}")
-        if st.form_submit_button("Save tag"):
-            def edit(by: str) -> None:
-                if " ".join(new_name.split()) != tag.name:
-                    rename_tag(workspace, chosen, new_name, by=by)
-                if new_description.strip() != tag.description:
-                    describe_tag(workspace, chosen, new_description, by=by)
-                if retired != tag.retired:
-                    retire_tag(workspace, chosen, by=by, retired=retired)
-            change_tag(edit, f"Saved the tag {new_name.strip()}.")
-    with right.expander("History"):
-        st.dataframe(pl.DataFrame(tag_history(workspace, chosen)), hide_index=True)
-
-
-def change_tag(change: Any, message: str) -> None:
-    """Run one taxonomy change in the reviewer's name, or say why it cannot be made."""
-    if need_reviewer("a change to the taxonomy"):
-        return
-    try:
-        change(reviewer_name())
-    except UnknownTag as exc:
-        st.error(ui.plain(str(exc)))
-        return
-    st.session_state[NOTICE_KEY] = message
-    st.rerun()
 
 
 # --- The page ----------------------------------------------------------------------------------
@@ -613,7 +404,7 @@ def review_tab(workspace: Workspace, reviewer: str) -> None:
 
 workspace = ui.current_workspace()
 st.title("Review")
-reviewer = reviewer_name()
+reviewer = ui.reviewer_name()
 if not reviewer:
     st.warning("Enter your name as Reviewer in the sidebar to review: every change is recorded with who made it.")
 notice()
