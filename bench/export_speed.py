@@ -125,7 +125,7 @@ def main() -> None:
                 if label not in best or run[0] < best[label][0]:
                     best[label] = run
         base = best["baseline"][0]
-        print(f"\n| run | wall | rows written | vs baseline |\n|---|---:|---:|---:|")
+        print("\n| run | wall | rows written | vs baseline |\n|---|---:|---:|---:|")
         print(f"| baseline: DuckDB COPY of {reviewed:,} reviewed records | {base:.2f} s | {reviewed:,} | 1x |")
         for label in ("faultline", "faultline+tokenized"):
             total, stages, rows, problems, leaks, _ = best[label]
