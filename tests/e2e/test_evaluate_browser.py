@@ -48,17 +48,29 @@ def settled(page) -> None:
 
 
 def evaluate(page, name: str, file: Path) -> None:
+    """Name a run, choose its check, upload its file and score it; waits for each rerun to end, since
+    an element redrawn by a rerun can drop what was done to it meanwhile."""
     from playwright.sync_api import expect
 
     name_box = page.get_by_role("textbox", name="Run name")
     name_box.fill(name)
     name_box.press("Enter")
+    settled(page)
     checks = page.get_by_role("textbox", name="Checks (one per line; all must pass)")
     checks.fill("normalized")
     checks.press("Control+Enter")
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(file))
-    expect(page.locator('[data-testid="stFileUploader"]').get_by_text(file.name)).to_be_visible()
-    settled(page)  # the upload's rerun has finished: a click during it would be lost
+    settled(page)
+    uploaded = page.locator('[data-testid="stFileUploader"]').get_by_text(file.name)
+    for attempt in range(3):
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(file))
+        try:
+            expect(uploaded).to_be_visible(timeout=15_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+            settled(page)
+    settled(page)
     page.get_by_role("button", name="Evaluate the file").click()
     shown(page, page.get_by_text(f"{name}: 4 of 4 golden items scored."))
 
