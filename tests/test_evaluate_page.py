@@ -63,9 +63,10 @@ def test_runs_show_their_scores_and_two_runs_compare(workspace, ids, tmp_path):
     assert metrics["Accuracy"] == "25.0%" and metrics["Omniscience index"] == "-25.0"  # the newest run: tuned
     assert metrics["Correct / incorrect / abstained"] == "1 / 2 / 1"
     assert "tuned against production on 4 golden items both answered: 2 improved, 0 regressed." in texts(at)
-    deltas = next(frame.value for frame in at.dataframe if "B - A" in frame.value.columns)
+    deltas = next(frame.value for frame in at.dataframe if "B - A [95% interval]" in frame.value.columns)
     row = deltas[deltas["metric"] == "omniscience index"].iloc[0]
-    assert row["A"] == -100.0 and row["B"] == -25.0 and row["B - A"] == 75.0
+    assert row["A"] == "-100.0" and row["B"] == "-25.0" and row["B - A [95% interval]"].startswith("75.0 [")
+    assert deltas[deltas["metric"] == "accuracy"].iloc[0]["B"] == "25.0%"
     assert len(at.get("plotly_chart")) == 2
 
 

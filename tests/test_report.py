@@ -250,3 +250,14 @@ def test_the_command_takes_a_range_of_days_instead_of_a_week(path, tmp_path, mon
     assert capsys.readouterr().err.strip() == "error: give both --from and --to, or neither"
     assert main(["-w", path, "report", "--from", "2026-11-15", "--to", "2026-11-09"]) == 1
     assert "ends (2026-11-09) before it starts" in capsys.readouterr().err
+
+
+def test_gone_modes_are_capped_like_the_top_ones_most_failures_before_first(workspace, ids, monkeypatch):
+    from mining.report import data
+
+    w47 = period_for_week("2026-W47")
+    gone = [mode for mode in weekly_report(workspace, w47).modes.modes if mode.status == "gone"]
+    assert len(gone) > 1
+    monkeypatch.setattr(data, "TOP_MODES", 1)
+    capped = [mode for mode in weekly_report(workspace, w47).modes.modes if mode.status == "gone"]
+    assert len(capped) == 1 and capped[0].previous == max(mode.previous for mode in gone)

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import report_data
 from mining.report import last_week
+from mining.report.data import weeks_with_records
 from mining.report.formatting import TITLES
 
 ROOT = Path(__file__).parents[1]
@@ -66,3 +67,15 @@ def test_a_week_with_data_shows_every_section(workspace, ids):
     runs = next(frame.value for frame in at.dataframe if "Run" in frame.value.columns)
     assert runs["Run"].tolist() == ["cand-old", "cand-a", "cand-wip"]
     assert runs["Accuracy"][0] == "60.0% [50.0%, 70.0%]"
+
+
+def test_a_week_without_calls_points_to_the_latest_week_that_has_some(workspace, ids, monkeypatch):
+    from mining.report import period
+
+    monkeypatch.setattr(period, "last_week", lambda today: period.period_for_week("2026-W50"))  # after the data
+    at = start()
+    assert at.selectbox[0].value == "2026-W50"
+    infos = " ".join(info.value for info in at.info)
+    assert f"No calls were logged in 2026-W50; the latest week with calls is {weeks_with_records(workspace)[0]}." in infos
+    pick_week(at, report_data.WEEK)
+    assert not any("the latest week with calls" in info.value for info in at.info)

@@ -215,9 +215,11 @@ def compare_section(workspace: Workspace, names: list[str]) -> None:
         return
     st.text(f"{b} against {a} on {comparison.paired} golden items both answered: "
             f"{len(comparison.improved)} improved, {len(comparison.regressed)} regressed.")
-    st.dataframe(pl.DataFrame([{"metric": d.metric.replace("_", " "), "A": d.a, "B": d.b, "B - A": d.delta,
-                                "95% interval": str(d.ci) if d.ci else "n/a"} for d in comparison.deltas]),
-                 hide_index=True)
+    percent = {"accuracy": True, "omniscience_index": False, "hallucination_rate": True}
+    st.dataframe(pl.DataFrame([{"metric": d.metric.replace("_", " "), "A": format_figure(d.a, None, percent[d.metric]),
+                                "B": format_figure(d.b, None, percent[d.metric]),
+                                "B - A [95% interval]": format_figure(d.delta, d.ci, percent[d.metric])}
+                               for d in comparison.deltas]), hide_index=True)
     left, right = st.columns(2)
     left.plotly_chart(delta_figure(comparison), key="evaluate_delta_chart")
     right.plotly_chart(cluster_figure(comparison), key="evaluate_cluster_chart")

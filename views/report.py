@@ -43,11 +43,14 @@ EXPORT_COLUMNS = {
 def choose_period(workspace: Workspace) -> ReportPeriod:
     """The week to report on: last week by default, or any week that holds calls."""
     default = last_week(datetime.now(timezone.utc).date()).label
-    weeks = sorted({default, *weeks_with_records(workspace)}, reverse=True)
+    with_calls = weeks_with_records(workspace)
+    weeks = sorted({default, *with_calls}, reverse=True)
     if st.session_state.get(WEEK_KEY) not in weeks:
         st.session_state[WEEK_KEY] = default
     week = st.selectbox("Week", weeks, key=WEEK_KEY, format_func=lambda label: period_for_week(label).describe(),
                         help="ISO weeks, Monday to Sunday in UTC; each is compared with the week before.")
+    if with_calls and week not in with_calls:
+        st.info(f"No calls were logged in {week}; the latest week with calls is {with_calls[0]}.")
     return period_for_week(week)
 
 

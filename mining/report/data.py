@@ -280,7 +280,8 @@ def mode_examples(workspace: Workspace, run_id: str, cluster_ids: list[int],
 
 
 def failure_modes(workspace: Workspace, period: ReportPeriod, failures: int) -> Modes:
-    """The TOP_MODES modes with most failures in the period, with examples, then every mode that went."""
+    """The TOP_MODES modes with most failures in the period, with examples, then up to TOP_MODES modes
+    that went (those with most failures before first): a week without data must not list every mode."""
     run = latest_run(workspace)
     if run is None:
         return Modes(None, None, [], failures)
@@ -289,7 +290,7 @@ def failure_modes(workspace: Workspace, period: ReportPeriod, failures: int) -> 
                in _mode_counts(workspace, run["run_id"], period) if cluster_id in described and (now or before)]
     counted.sort(key=lambda row: (-row[1], -row[2], row[0]))
     top = [row for row in counted if row[1]][:TOP_MODES]
-    gone = [row for row in counted if not row[1]]
+    gone = [row for row in counted if not row[1]][:TOP_MODES]
     examples = mode_examples(workspace, run["run_id"], [row[0] for row in top], period)
     modes = [Mode(cluster_id, described[cluster_id]["name"] or f"mode {cluster_id}",
                   list(described[cluster_id]["keywords"] or []), now, before, mode_status(now, before, earlier),

@@ -73,7 +73,9 @@ def serve(workspace: Path, log: Path) -> Iterator[str]:
 
 
 def open_nav(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
+    """Click the navigation link whose label is `title` exactly (a link's text also holds its icon's
+    name: "report" is Quarantine's icon, so a substring match would be ambiguous)."""
+    page.locator('[data-testid="stSidebarNavLink"]').filter(has=page.get_by_text(title, exact=True)).click()
 
 
 def shown(page, locator):
