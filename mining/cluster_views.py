@@ -56,6 +56,16 @@ def list_clusters(workspace: Workspace, run_id: str | None = None) -> list[dict[
     return [] if run_id is None else _clusters(workspace, run_id)
 
 
+def mode_names(workspace: Workspace) -> dict[int, str]:
+    """Mode id -> name in the latest run (a reviewer's rename wins), then -1 "Unclustered", for
+    pickers; empty before the first run."""
+    run_id = _run_id(workspace, None)
+    if run_id is None:
+        return {}
+    names = {cluster["id"]: cluster["name"] or f"Mode {cluster['id']}" for cluster in _clusters(workspace, run_id)}
+    return {**names, NOISE: "Unclustered"}
+
+
 def _clusters(workspace: Workspace, run_id: str, cluster_id: int | None = None) -> list[dict[str, Any]]:
     """The run's clusters as list_clusters describes them; only `cluster_id` when given."""
     cursor = workspace.cursor()

@@ -14,9 +14,8 @@ import json
 from pathlib import Path
 
 from mining.evaluate.items import golden_set
-from mining.export.golden import golden_ids
+from mining.export.golden import golden_examples
 from mining.export.messages import answer_text
-from mining.export.selection import ExportFilter, select_examples
 from mining.store import Workspace
 
 ABSTAIN = "I don't know; please contact support so a person can check your account."
@@ -31,8 +30,7 @@ def write_candidates(workspace: Workspace, folder: str | Path) -> tuple[Path, Pa
     folder = Path(folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     items = golden_set(workspace).items
-    logged = {e.record_id: answer_text(e.response) for e in select_examples(
-        workspace, ExportFilter(verdicts=(), record_ids=tuple(golden_ids(workspace))), reviewed_only=False)}
+    logged = {e.record_id: answer_text(e.response) for e in golden_examples(workspace)}
     production, finetuned = folder / "production.jsonl", folder / "finetuned.jsonl"
     with production.open("w", encoding="utf-8") as old, finetuned.open("w", encoding="utf-8") as new:
         for item in items:

@@ -306,6 +306,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             verdict   VARCHAR NOT NULL,
             reason    VARCHAR NOT NULL,
             checks    JSON,
+            cluster_id INTEGER,
             PRIMARY KEY (run_name, record_id)
         );
         """,

@@ -4,6 +4,7 @@ redaction, validation, versioned folders, the dataset card, history and replay f
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,6 @@ def test_filters_select_by_tag_mode_time_reviewer_and_agreement(workspace, ids):
     assert selected(tags=("tool_misuse",)) == {"tool-0"}
     assert selected(clusters=(1,)) == {"net-0", "net-1", "net-2", "net-3", "tool-0", "same-0", "nocorr-0"}
     assert selected(reviewers=("bo",)) == selected(agreed_only=True) == {"bill-0"}
-    from datetime import datetime, timezone
     assert selected(since=datetime(2026, 11, 20, tzinfo=timezone.utc)) == {"multi-0", "tool-0", "pii-0"}
     assert selected(verdicts=("not_a_failure",)) == {"ok-0", "ok-1"}
 

@@ -19,7 +19,7 @@ import streamlit as st
 
 import ui
 from mining.browse import filter_options
-from mining.cluster_views import latest_run, list_clusters
+from mining.cluster_views import mode_names
 from mining.export.files import read_rows, zip_folder
 from mining.export.golden import add_golden, golden_items, record_ids_for, remove_golden
 from mining.export.history import diff_exports, list_exports, previous_version
@@ -27,7 +27,7 @@ from mining.export.kinds import KINDS
 from mining.export.leakage import DEFAULT_THRESHOLD
 from mining.export.plan import (DEFAULT_MAX_TOKENS, FORMATS, ExportError, ExportPlan, ExportRequest,
                                 plan_export)
-from mining.export.selection import UNCLUSTERED, ExportFilter
+from mining.export.selection import ExportFilter
 from mining.export.tokens import TokenizerError
 from mining.export.writer import ExportResult, make_export
 from mining.review_events import VERDICTS
@@ -108,18 +108,10 @@ def show_error(exc: Exception | str) -> None:
 # --- The request -------------------------------------------------------------------------------
 
 
-def cluster_names(workspace: Workspace) -> dict[int, str]:
-    """cluster id -> name in the latest run, unclustered last; none before the first run."""
-    if not latest_run(workspace):
-        return {}
-    names = {cluster["id"]: cluster["name"] or f"Mode {cluster['id']}" for cluster in list_clusters(workspace)}
-    return {**names, UNCLUSTERED: "Unclustered"}
-
-
 def filter_form(workspace: Workspace) -> ExportFilter:
     """Which reviewed records go in: verdicts, tags, failure modes, days, reviewers, agreement."""
     tags = {tag.tag_id: tag.name for tag in list_tags(workspace)}
-    clusters = cluster_names(workspace)
+    clusters = mode_names(workspace)
     first = st.columns(3)
     verdicts = first[0].multiselect("Verdicts", list(VERDICTS), default=["hard_example"],
                                     format_func=ui.VERDICT_LABELS.get, key="export_verdicts")

@@ -21,7 +21,7 @@ import streamlit as st
 
 import ui
 from mining.browse import filter_options, get_record
-from mining.cluster_views import latest_run, list_clusters
+from mining.cluster_views import mode_names
 from mining.detect import signal_counts, signals_of
 from mining.review_events import VERDICTS, ReviewError, bulk_apply, bulk_preview, list_events, save_from_editor, undo
 from mining.review_queue import (ORDERS, STATES, QueueFilter, claim_batch, next_record, queue_count, queue_page,
@@ -43,7 +43,6 @@ BULK_KEY = "review_bulk_pending"
 STATE_LABELS = {"any": "Any", "todo": "To do", "unreviewed": "Unreviewed", "reviewed": "Reviewed",
                 "disputed": "Disputed", "adjudicated": "Adjudicated"}
 ORDER_LABELS = {"priority": "Priority (impact)", "newest": "Newest first", "oldest": "Oldest first"}
-UNCLUSTERED = -1
 QUEUE_COLUMNS = {
     "source_id": st.column_config.TextColumn("Id"),
     "cluster_name": st.column_config.TextColumn("Failure mode"),
@@ -69,16 +68,10 @@ def notice() -> None:
 # --- The queue ---------------------------------------------------------------------------------
 
 
-def cluster_names(workspace: Workspace) -> dict[int, str]:
-    """cluster id -> name in the latest run, unclustered last."""
-    names = {cluster["id"]: cluster["name"] or f"Mode {cluster['id']}" for cluster in list_clusters(workspace)}
-    return {**names, UNCLUSTERED: "Unclustered"}
-
-
 def queue_filters(workspace: Workspace) -> QueueFilter:
     """The filter widgets (in an expander), read into a QueueFilter; 'to do' by default."""
     options = filter_options(workspace)
-    clusters = cluster_names(workspace) if latest_run(workspace) else {}
+    clusters = mode_names(workspace)
     tags = tag_names(workspace)
     with st.expander("Filters", expanded=False):
         first = st.columns(4)
@@ -312,7 +305,7 @@ def bulk_actions(workspace: Workspace, f: QueueFilter, reviewer: str, rows: pl.D
     """A verdict or a tag on a whole failure mode, the filtered queue or records picked from this page
     of it, after a confirmation with the count."""
     with st.expander("Bulk actions"):
-        clusters = cluster_names(workspace) if latest_run(workspace) else {}
+        clusters = mode_names(workspace)
         tags = {tag.tag_id: tag.name for tag in list_tags(workspace, include_retired=False)}
         columns = st.columns(3)
         scopes = ["queue", "picked"] + (["cluster"] if clusters else [])

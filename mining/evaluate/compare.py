@@ -40,49 +40,41 @@ class Comparison:
                 "regressed": self.regressed, "improved": self.improved, "clusters": self.clusters}
 
 
-def _verdicts(workspace: Workspace, name: str) -> dict[str, dict[str, Any]]:
+def _results(workspace: Workspace, name: str) -> dict[str, dict[str, Any]]:
+    """record id -> the run's id (as the source gave it), verdict, reason and failure mode."""
     cursor = workspace.cursor()
-    cursor.execute("""SELECT e.record_id, coalesce(r.source_id, e.record_id), e.verdict, e.reason
+    cursor.execute("""SELECT e.record_id, coalesce(r.source_id, e.record_id), e.verdict, e.reason, e.cluster_id
                       FROM eval_results e LEFT JOIN records r USING (record_id) WHERE e.run_name = ?""", [name])
-    return {record_id: {"id": source_id, "verdict": verdict, "reason": reason}
-            for record_id, source_id, verdict, reason in cursor.fetchall()}
-
-
-def _cluster_of(workspace: Workspace, name: str) -> dict[str, tuple[int, str | None]]:
-    """record id -> (mode id, mode name) as the run's scores grouped them."""
-    scores = run_scores(workspace, name) or {"clusters": {}}
-    names = {int(key): value.get("name") for key, value in scores["clusters"].items()}
-    rows = workspace.cursor().execute("""
-        SELECT m.record_id, m.cluster_id FROM cluster_members m
-        WHERE m.run_id = (SELECT run_id FROM cluster_runs WHERE status = 'finished' ORDER BY finished_at DESC LIMIT 1)
-          AND m.record_id IN (SELECT record_id FROM eval_results WHERE run_name = ?)""", [name]).fetchall()
-    return {record_id: (cluster_id, names.get(cluster_id)) for record_id, cluster_id in rows}
+    return {record_id: {"id": source_id, "verdict": verdict, "reason": reason, "cluster_id": cluster_id}
+            for record_id, source_id, verdict, reason, cluster_id in cursor.fetchall()}
 
 
 def compare_runs(workspace: Workspace, a: str, b: str) -> Comparison:
-    """Run `b` against run `a` (both must be scored)."""
+    """Run `b` against run `a` (both must be scored). An item's failure mode is the one B scored it
+    in; mode names come from the runs' scores."""
+    names: dict[int, str | None] = {}
     for name in (a, b):
-        if run_scores(workspace, name) is None:
+        scores = run_scores(workspace, name)
+        if scores is None:
             raise RunError(f"no scored evaluation run named {name!r}")
-    first, second = _verdicts(workspace, a), _verdicts(workspace, b)
+        names |= {int(key): value.get("name") for key, value in scores["clusters"].items()}
+    first, second = _results(workspace, a), _results(workspace, b)
     paired = sorted(first.keys() & second.keys())
-    modes = _cluster_of(workspace, a) | _cluster_of(workspace, b)
     changed: dict[str, list[dict[str, Any]]] = {"regressed": [], "improved": []}
-    for record_id in paired:
-        before, after = first[record_id], second[record_id]
-        difference = POINTS[after["verdict"]] - POINTS[before["verdict"]]
-        if difference:
-            mode = modes.get(record_id, (-1, None))
-            changed["regressed" if difference < 0 else "improved"].append({
-                "id": before["id"], "cluster_id": mode[0], "cluster": mode[1], "a": before["verdict"],
-                "b": after["verdict"], "a_reason": before["reason"], "b_reason": after["reason"]})
     by_mode: dict[int, list[str]] = {}
     for record_id in paired:
-        by_mode.setdefault(modes.get(record_id, (-1, None))[0], []).append(record_id)
+        before, after = first[record_id], second[record_id]
+        mode = after["cluster_id"]
+        by_mode.setdefault(mode, []).append(record_id)
+        difference = POINTS[after["verdict"]] - POINTS[before["verdict"]]
+        if difference:
+            changed["regressed" if difference < 0 else "improved"].append({
+                "id": before["id"], "cluster_id": mode, "cluster": names.get(mode), "a": before["verdict"],
+                "b": after["verdict"], "a_reason": before["reason"], "b_reason": after["reason"]})
     clusters = []
     for mode, ids in sorted(by_mode.items()):
         sa, sb = score([first[i]["verdict"] for i in ids]), score([second[i]["verdict"] for i in ids])
-        clusters.append({"cluster_id": mode, "cluster": modes.get(ids[0], (-1, None))[1], "n": len(ids),
+        clusters.append({"cluster_id": mode, "cluster": names.get(mode), "n": len(ids),
                          "a_accuracy": sa["accuracy"], "b_accuracy": sb["accuracy"],
                          "a_omniscience": sa["omniscience_index"], "b_omniscience": sb["omniscience_index"],
                          "omniscience_change": round(sb["omniscience_index"] - sa["omniscience_index"], 4)})

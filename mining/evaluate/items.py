@@ -15,10 +15,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mining.export.golden import golden_ids
+from mining.export.golden import golden_examples
 from mining.export.messages import answer_text, openai_tools, prompt, redacted
 from mining.export.redact import Redactor
-from mining.export.selection import ExportFilter, select_examples
 from mining.store import Workspace
 
 
@@ -63,8 +62,7 @@ def set_item_checks(workspace: Workspace, record_id: str, checks: list[dict[str,
 
 def golden_set(workspace: Workspace, redact: bool = True) -> GoldenSet:
     """The golden set ready to score, in record-id order."""
-    ids = golden_ids(workspace)
-    examples = select_examples(workspace, ExportFilter(verdicts=(), record_ids=tuple(ids)), reviewed_only=False) if ids else []
+    examples = golden_examples(workspace)
     checks = item_checks(workspace)
     redactor = Redactor()
     items, left_out = [], []

@@ -1,8 +1,8 @@
 """Evaluation runs: candidate answers stored per golden item, judged, and scored per run.
 
-A run has a name (`--name RUN`), the candidate answers (`eval_answers`), each item's verdict and
-reason (`eval_results`) and the scores overall, per failure mode and per tag (`eval_runs.scores`,
-see mining.evaluate.scores). Why answers are stored before they are judged: an endpoint run writes
+A run has a name (`--name RUN`), the candidate answers (`eval_answers`), each item's verdict,
+reason and failure mode at scoring time (`eval_results`), and the scores overall, per failure
+mode and per tag (`eval_runs.scores`, see mining.evaluate.scores). Why answers are stored before they are judged: an endpoint run writes
 each answer the moment it arrives, so a run that stops halfway continues where it stopped, and a
 run can be judged again after a golden item's checks change, without asking the model again.
 
@@ -171,10 +171,12 @@ def _store_results(workspace: Workspace, name: str, results: list, scores: dict[
         "record_id": pa.array([item.record_id for item, _ in results], pa.string()),
         "verdict": pa.array([j.verdict for _, j in results], pa.string()),
         "reason": pa.array([j.reason for _, j in results], pa.string()),
-        "checks": pa.array([json.dumps(j.checks) for _, j in results], pa.string())})
+        "checks": pa.array([json.dumps(j.checks) for _, j in results], pa.string()),
+        "cluster_id": pa.array([item.cluster_id for item, _ in results], pa.int32())})
     with workspace.transaction() as cursor:
         cursor.execute("DELETE FROM eval_results WHERE run_name = ?", [name])
-        cursor.execute("INSERT INTO eval_results SELECT ?, record_id, verdict, reason, checks FROM new_results", [name])
+        cursor.execute("INSERT INTO eval_results SELECT ?, record_id, verdict, reason, checks, cluster_id"
+                       " FROM new_results", [name])
         cursor.execute("UPDATE eval_runs SET scores = ?, items = ?, status = ?, updated_at = ? WHERE name = ?",
                        [json.dumps(scores), len(results), "scored" if complete else "answering", now_utc(), name])
 
@@ -255,14 +257,9 @@ def run_scores(workspace: Workspace, name: str) -> dict[str, Any] | None:
 
 
 def run_items(workspace: Workspace, name: str) -> pl.DataFrame:
-    """A run's judged items: id, record_id, verdict, reason, answer, cluster_id, cluster."""
+    """A run's judged items: id, record_id, verdict, reason, answer, cluster_id (the mode it was scored in)."""
     return workspace.cursor().sql("""
-        SELECT coalesce(r.source_id, e.record_id) AS id, e.record_id, e.verdict, e.reason, a.answer,
-               coalesce(m.cluster_id, -1) AS cluster_id
+        SELECT coalesce(r.source_id, e.record_id) AS id, e.record_id, e.verdict, e.reason, a.answer, e.cluster_id
         FROM eval_results e LEFT JOIN records r USING (record_id)
         LEFT JOIN eval_answers a ON a.run_name = e.run_name AND a.record_id = e.record_id
-        LEFT JOIN (SELECT record_id, cluster_id FROM cluster_members WHERE run_id =
-                   (SELECT run_id FROM cluster_runs WHERE status = 'finished' ORDER BY finished_at DESC LIMIT 1)) m
-               USING (record_id)
         WHERE e.run_name = $name ORDER BY id""", params={"name": name}).pl()
-

@@ -18,7 +18,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
-from mining.export.selection import Example
+from mining.export.selection import Example, ExportFilter, select_examples
 from mining.review_events import now_utc
 from mining.store import Workspace
 
@@ -36,6 +36,15 @@ class GoldenChange:
 def golden_ids(workspace: Workspace) -> list[str]:
     """Every golden record id, in record-id order."""
     return [row[0] for row in workspace.cursor().execute("SELECT record_id FROM golden ORDER BY record_id").fetchall()]
+
+
+def golden_examples(workspace: Workspace, ids: list[str] | None = None) -> list[Example]:
+    """The golden records (or `ids`, a pinned golden set) as examples, reviewed or not: a golden item
+    nobody reviewed yet is still golden, it only has no reference answer."""
+    ids = golden_ids(workspace) if ids is None else ids
+    if not ids:  # an empty id list would mean "no restriction" to the filter
+        return []
+    return select_examples(workspace, ExportFilter(verdicts=(), record_ids=tuple(ids)), reviewed_only=False)
 
 
 def golden_items(workspace: Workspace) -> list[dict]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from mining.embed import Progress
-from mining.export.golden import golden_ids, holdout
+from mining.export.golden import golden_examples, golden_ids, holdout
 from mining.export.kinds import KINDS, BuildContext, Kind, LeftOut, RowProblem
 from mining.export.leakage import DEFAULT_THRESHOLD, Leak, find_leaks
 from mining.export.messages import redacted
@@ -142,10 +142,6 @@ def _check_request(request: ExportRequest) -> None:
         raise ExportError("sft-tokenized needs a tokenizer: give the folder of your model's tokenizer (--tokenizer PATH)")
 
 
-def _golden_examples(workspace: Workspace, ids: list[str]) -> list[Example]:
-    return select_examples(workspace, ExportFilter(verdicts=(), record_ids=tuple(ids)), reviewed_only=False) if ids else []
-
-
 def _build(kind: Kind, examples: list[Example], context: BuildContext, counter: TokenCounter,
            max_tokens: int, excluded: dict[str, str]) -> KindPlan:
     plan = KindPlan(kind)
@@ -192,7 +188,7 @@ def plan_export(workspace: Workspace, request: ExportRequest, progress: Progress
         if request.golden_size:
             added = tuple(holdout(golden_set, examples, request.golden_size))
             golden_set = sorted(golden_set + list(added))
-    golden = _golden_examples(workspace, golden_set)
+    golden = golden_examples(workspace, golden_set)
     training = any(KINDS[kind].training for kind in request.kinds)
     progress(0.1, "looking for near duplicates of golden items")
     leaks = find_leaks(workspace, examples, golden, request.leak_threshold,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from mining.export.selection import Example
+from mining.export.selection import Answer, Example
 
 
 class LeftOut(Exception):
@@ -45,7 +45,7 @@ class Kind:
     needs_tokenizer: bool = False
 
 
-def target_of(example: Example):
+def target_of(example: Example) -> Answer:
     """The answer to learn, or LeftOut saying why there is none."""
     target = example.target
     if target is None:
@@ -57,7 +57,7 @@ def target_of(example: Example):
     return target
 
 
-def rejected_of(example: Example):
+def rejected_of(example: Example) -> Answer:
     """The model's wrong answer for a preference pair, or LeftOut saying why there is none."""
     if example.verdict != "hard_example":
         raise LeftOut(f"verdict {example.verdict!r}: only hard examples make preference pairs")
