@@ -1,7 +1,9 @@
-"""Faultline's app: `streamlit run app.py [-- --workspace W]`.
+"""Faultline's app: `streamlit run app.py [-- --workspace W]` or `python -m mining app`.
 
-This file only sets the page up, draws the sidebar (workspace, reviewer) and hands over to the
-page the user picked; each page lives in views/ and calls into mining/ for everything it does.
+This file only sets the page up, lets the visitor in (access_ui: on 127.0.0.1 the machine's owner,
+elsewhere only who signed in), draws the sidebar (workspace, reviewer) and hands over to the page the
+user picked, among those the visitor's role may open; each page lives in views/ and calls into
+mining/ for everything it does.
 
 Why views/ and not pages/: Streamlit treats a pages/ folder beside the entry script as an old-style
 multipage app, and a fresh server's first view then lists (and runs) those pages on their own,
@@ -12,41 +14,82 @@ from __future__ import annotations
 
 import streamlit as st
 
+import access_ui
 import ui
+
+# (script, title, icon, the action that opens it: None for every signed-in visitor, else a lead's)
+PAGES = [
+    ("views/overview.py", "Overview", ":material/home:", None),
+    ("views/ingest.py", "Ingest", ":material/upload_file:", "ingest"),
+    ("views/records.py", "Records", ":material/table_rows:", None),
+    ("views/failures.py", "Failures", ":material/flag:", None),
+    ("views/clusters.py", "Clusters", ":material/bubble_chart:", None),
+    ("views/review.py", "Review", ":material/rate_review:", None),
+    ("views/export.py", "Export", ":material/dataset:", "export"),
+    ("views/evaluate.py", "Evaluate", ":material/fact_check:", "evaluate"),
+    ("views/report.py", "Report", ":material/summarize:", None),
+    ("views/quarantine.py", "Quarantine", ":material/report:", "ingest"),
+]
 
 
 def default_reviewer() -> str:
-    """The signed-in user's name or email when login is configured; otherwise left for the user."""
+    """On this machine alone: the identity provider's user's name or email when st.login is used, else empty."""
     user = st.user.to_dict()
     if not user.get("is_logged_in"):
         return ""
     return str(user.get("name") or user.get("email") or "")
 
 
-def sidebar() -> None:
-    """Workspace path and reviewer name, kept in session state so every page sees them."""
+def check_workspace_choice() -> None:
+    """The sidebar's Workspace field: a path outside the app's folders is refused and the field goes
+    back to the workspace in use, so a typed path never opens or creates a file elsewhere."""
+    typed = st.session_state.get(ui.WORKSPACE_KEY, "")
+    checked = access_ui.checked_path(typed) if typed.strip() else None
+    if checked is None:
+        st.session_state["workspace_refused"] = typed
+        st.session_state[ui.WORKSPACE_KEY] = st.session_state.get("workspace_in_use", ui.initial_workspace_path())
+    else:
+        st.session_state.pop("workspace_refused", None)
+        st.session_state["workspace_in_use"] = typed
+
+
+def sidebar(visitor: access_ui.Visitor) -> None:
+    """Workspace path and reviewer name, kept in session state so every page sees them. Signed in,
+    the reviewer is who signed in (no one records reviews under another's name), and only a lead may
+    switch workspaces."""
     st.session_state.setdefault(ui.WORKSPACE_KEY, ui.initial_workspace_path())
-    st.session_state.setdefault(ui.REVIEWER_KEY, default_reviewer())
+    st.session_state.setdefault("workspace_in_use", st.session_state[ui.WORKSPACE_KEY])
     with st.sidebar:
-        st.text_input("Workspace", key=ui.WORKSPACE_KEY, help="The DuckDB file that holds this workspace.")
-        st.text_input("Reviewer", key=ui.REVIEWER_KEY, placeholder="your name",
-                      help="Recorded with every review you make.")
+        if access_ui.allowed("workspace"):
+            st.text_input("Workspace", key=ui.WORKSPACE_KEY, on_change=check_workspace_choice,
+                          help="The DuckDB file that holds this workspace, inside the app's data folders.")
+            refused = st.session_state.get("workspace_refused")
+            if refused:
+                st.error(ui.plain(f"Not opened: {refused} lies outside the folders this app may use "
+                                  f"({', '.join(map(str, ui.workspace_folders()))})."))
+        else:
+            st.text("Workspace")
+            st.text(st.session_state[ui.WORKSPACE_KEY])
+        if visitor.via == "this machine":
+            st.session_state.setdefault(ui.REVIEWER_KEY, default_reviewer())
+            st.text_input("Reviewer", key=ui.REVIEWER_KEY, placeholder="your name",
+                          help="Recorded with every review you make.")
+        else:
+            st.session_state[ui.REVIEWER_KEY] = visitor.name
+            st.text(f"Signed in as {visitor.name} ({visitor.role})")
+            if st.button("Sign out", key="sign_out"):
+                access_ui.sign_out()
+                st.rerun()
 
 
 st.set_page_config(page_title="Faultline", layout="wide")
+visitor = access_ui.visitor()
+if visitor is None:
+    st.navigation([st.Page(access_ui.sign_in_page, title="Sign in", icon=":material/login:")]).run()
+    st.stop()
 # The pages first, then the sidebar's widgets: widgets drawn before st.navigation lose what a user
 # types in them on the next rerun (Streamlit 1.67), so the reviewer's name would not stick.
-page = st.navigation([
-    st.Page("views/overview.py", title="Overview", icon=":material/home:", default=True),
-    st.Page("views/ingest.py", title="Ingest", icon=":material/upload_file:"),
-    st.Page("views/records.py", title="Records", icon=":material/table_rows:"),
-    st.Page("views/failures.py", title="Failures", icon=":material/flag:"),
-    st.Page("views/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
-    st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
-    st.Page("views/export.py", title="Export", icon=":material/dataset:"),
-    st.Page("views/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
-    st.Page("views/report.py", title="Report", icon=":material/summarize:"),
-    st.Page("views/quarantine.py", title="Quarantine", icon=":material/report:"),
-])
-sidebar()
+page = st.navigation([st.Page(script, title=title, icon=icon, default=index == 0)
+                      for index, (script, title, icon, action) in enumerate(PAGES) if access_ui.allowed(action)])
+sidebar(visitor)
 page.run()

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 import streamlit as st
 
+from mining.access import PathRefused, ServerConfigError, check_path, data_folders, load_server_config
 from mining.browse import FilterOptions
 from mining.store import Workspace, WorkspaceError, default_workspace_path
 
@@ -47,6 +48,13 @@ SIMILAR_COLUMNS = {
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping them all turns
 # any markup (emphasis, links, images, HTML, Streamlit's :color[...] and $math$) into literal text.
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+# Escapes act while markdown is parsed, but GFM's autolinks are found afterwards, in the parsed text:
+# `http://`, `www.` and `name@host.tld` would still become links. An invisible WORD JOINER after
+# `http`, `https`, `www` and `@` keeps the text as it reads while no longer matching.
+_AUTOLINK_START = re.compile(r"(?i)https?(?=:)|www(?=\.)|@")
+WORD_JOINER = "\u2060"
+# Indentation would start a code block: leading spaces and tabs become no-break spaces, which it ignores.
+_INDENT = re.compile(r"(?m)^[ \t]+")
 
 
 class Upload(Protocol):
@@ -59,8 +67,13 @@ class Upload(Protocol):
 
 
 def plain(text: object) -> str:
-    """`text` as markdown that displays exactly `text`: no formatting, links, images or HTML."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """`text` as markdown that displays exactly `text`: no formatting, links, images, HTML, math,
+    colours, icons or emoji (checked in a browser: tests/e2e/test_hostile_strings_browser.py). Every
+    line break stays a line break; the only change a reader cannot see is WORD_JOINER in links."""
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _AUTOLINK_START.sub(lambda match: match.group() + WORD_JOINER, text)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    escaped = _INDENT.sub(lambda match: "\u00a0" * len(match.group()), escaped)
     return escaped.replace("\n", "  \n")
 
 
@@ -83,12 +96,19 @@ def initial_workspace_path() -> str:
     return workspace_arg(sys.argv[1:]) or str(default_workspace_path())
 
 
+def workspace_folders() -> tuple[Path, ...]:
+    """The folders a text box in the app may name (mining.access.paths): the startup workspace's,
+    $FAULTLINE_DATA's and the server settings' data_folders."""
+    return data_folders(load_server_config(), Path(initial_workspace_path()))
+
+
 def current_workspace() -> Workspace:
-    """The workspace chosen in the sidebar; stops the page with the reason when it cannot be opened."""
+    """The workspace chosen in the sidebar; stops the page with the reason when it cannot be opened
+    or lies outside the app's folders (the sidebar refuses such a path, this is the second lock)."""
     path = st.session_state.get(WORKSPACE_KEY) or initial_workspace_path()
     try:
-        return Workspace.open(path)
-    except WorkspaceError as exc:
+        return Workspace.open(check_path(path, workspace_folders(), load_server_config()))
+    except (WorkspaceError, PathRefused, ServerConfigError) as exc:
         st.error(plain(exc))
         st.stop()
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from mining.access.cli import add_commands as add_access_commands
 from mining.cli_base import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WORKSPACE, CommandFailed, progress_bar,
                              workspace_option)
 from mining.cluster import SCOPES
@@ -451,12 +452,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_commands(add)
     add_evaluate_commands(add)
     add_report_commands(add)
+    add_access_commands(add)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not getattr(args, "needs_workspace", True):  # users, app: the app opens its own workspace
+        try:
+            return args.handler(args.workspace, args)
+        except CommandFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
     try:
         workspace = Workspace.open(args.workspace)
     except WorkspaceError as exc:

@@ -9,7 +9,16 @@ from typing import Callable, Iterator
 
 import pytest
 
+from mining.access import CONFIG_ENV, DATA_ENV
 from mining.store import WORKSPACE_ENV, Workspace
+
+
+@pytest.fixture(autouse=True)
+def no_server_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with no operator settings (mining.access): never the machine's own
+    ~/.faultline/server.toml or $FAULTLINE_DATA."""
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "settings" / "server.toml"))
+    monkeypatch.delenv(DATA_ENV, raising=False)
 
 
 @pytest.fixture
