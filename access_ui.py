@@ -12,16 +12,21 @@ them and draws the answers.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 import ui
+from mining.access import sessions
 from mining.access import (LEAD_ACTIONS, PathRefused, Role, ServerConfig, ServerConfigError, SignInRefused, Throttle,
                            authenticate, can, check_path, load_server_config, sign_in_required)
 
 VISITOR_KEY = "signed_in"
+TOKEN_KEY = "session_token"
+SIGNED_OUT_KEY = "signed_out"  # this tab signed out: the cookie it connected with no longer counts
+COOKIE_KEY = "session_cookie_to_write"  # a token to hand the browser on the next run ("" clears it)
 # One throttle for the whole server process: every session's failed sign-ins count together.
 _THROTTLE = Throttle()
 
@@ -76,6 +81,13 @@ def visitor() -> Visitor | None:
             user = config.users.get(signed.name)  # removed or demoted since: it applies now
             return Visitor(user.name, user.role, "password") if user else None
         return signed
+    if not st.session_state.get(SIGNED_OUT_KEY):  # a reload or a deep link: the browser's token
+        token = st.context.cookies.get(sessions.COOKIE)
+        user = sessions.verify(token, config, sessions.session_secret(config))
+        if user is not None:
+            st.session_state[VISITOR_KEY] = Visitor(user.name, user.role, "password")
+            st.session_state[TOKEN_KEY] = token
+            return st.session_state[VISITOR_KEY]
     if provider_configured():
         user = provider_user()
         role = config.role_of_email(user.get("email")) if user.get("is_logged_in") else None
@@ -98,8 +110,22 @@ def lead_only(action: str) -> bool:
     return False
 
 
+def write_cookie() -> None:
+    """Hand the browser the token of a sign-in (or clear it after a sign-out), once.
+
+    The script is the app's own, with a token of base64url characters and dots only; it runs in the
+    page so the cookie belongs to the app's origin, and comes back with every new connection."""
+    if COOKIE_KEY not in st.session_state:
+        return
+    token = st.session_state.pop(COOKIE_KEY)
+    age = sessions.LIFETIME_S if token else 0
+    st.html(f"<script>document.cookie = {json.dumps(f'{sessions.COOKIE}={token}; path=/; max-age={age}; samesite=strict')}"
+            " + (location.protocol === 'https:' ? '; secure' : '');</script>", unsafe_allow_javascript=True)
+
+
 def sign_in_page() -> None:
     """The only page a visitor who has not signed in can see."""
+    write_cookie()
     config = server_config()
     st.title("Sign in to Faultline")
     provider = provider_configured()
@@ -132,12 +158,18 @@ def sign_in_page() -> None:
                 st.error(ui.plain(f"Not signed in: {exc}."))
                 return
             st.session_state[VISITOR_KEY] = Visitor(user.name, user.role, "password")
+            token = sessions.issue(user, sessions.session_secret(config))
+            st.session_state[TOKEN_KEY] = st.session_state[COOKIE_KEY] = token
+            st.session_state.pop(SIGNED_OUT_KEY, None)
             st.rerun()
 
 
 def sign_out() -> None:
     who = st.session_state.pop(VISITOR_KEY, None)
     st.session_state.pop(ui.REVIEWER_KEY, None)
+    sessions.revoke(st.session_state.pop(TOKEN_KEY, None))
+    st.session_state[SIGNED_OUT_KEY] = True
+    st.session_state[COOKIE_KEY] = ""
     if who is None and provider_configured() and provider_user().get("is_logged_in"):
         st.logout()
 

@@ -12,10 +12,14 @@ without this file's sidebar, until st.navigation takes over.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 import access_ui
 import ui
+
+FAVICON = Path(st.__file__).parent / "static" / "favicon.png"
 
 # (script, title, icon, the action that opens it: None for every signed-in visitor, else a lead's)
 PAGES = [
@@ -76,13 +80,16 @@ def sidebar(visitor: access_ui.Visitor) -> None:
                           help="Recorded with every review you make.")
         else:
             st.session_state[ui.REVIEWER_KEY] = visitor.name
+            access_ui.write_cookie()
             st.text(f"Signed in as {visitor.name} ({visitor.role})")
             if st.button("Sign out", key="sign_out"):
                 access_ui.sign_out()
                 st.rerun()
 
 
-st.set_page_config(page_title="Faultline", layout="wide")
+# The browser tab's icon: Streamlit's own, served by the app. Without one, the tab takes the page's
+# :material/...: icon, which the browser fetches from fonts.gstatic.com: a request off this machine.
+st.set_page_config(page_title="Faultline", page_icon=FAVICON, layout="wide")
 visitor = access_ui.visitor()
 if visitor is None:
     st.navigation([st.Page(access_ui.sign_in_page, title="Sign in", icon=":material/login:")]).run()

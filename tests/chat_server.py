@@ -1,5 +1,6 @@
 """A small OpenAI-compatible chat endpoint for tests, on 127.0.0.1: `answer(request body)` decides
-each reply, as (HTTP status, assistant text); every request body is kept in `requests`."""
+each reply, as (HTTP status, assistant text); every request body is kept in `requests`, and its
+Authorization header (or None) in `authorizations`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class ChatServer:
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         self.requests: list[dict] = []
+        self.authorizations: list[str | None] = []
         self.lock = threading.Lock()
         self.url = ""
 
@@ -30,6 +32,7 @@ def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with server.lock:
                 server.requests.append(body)
+                server.authorizations.append(self.headers.get("Authorization"))
             status, text = server.answer(body)
             payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}
                                  if status == 200 else {"error": {"message": text}}).encode()

@@ -176,3 +176,65 @@ def test_base_urls_allow_listed_in_team_mode(tmp_path):
         check_base_url("https://attacker.example/v1", config, team=True)
     with pytest.raises(EndpointRefused, match="http:// or https://"):
         check_base_url("file:///etc/passwd", config, team=False)
+
+
+def test_users_command_adds_lists_and_removes_with_the_password_from_stdin(tmp_path, monkeypatch, capsys):
+    import io
+    import json
+
+    from mining.__main__ import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
+    assert main(["users", "add", "ann", "--role", "lead", "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["users", "add", "rob", "--password-stdin"]) == 1
+    assert "at least 8 characters" in capsys.readouterr().err
+    assert main(["users", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["users"] == [{"name": "ann", "role": "lead"}]
+    config = load_server_config()
+    assert verify_password(config.users["ann"].password_hash, "a long password")
+    assert "a long password" not in Path(listed["file"]).read_text()
+    assert main(["users", "remove", "ann"]) == 0 and load_server_config().users == {}
+    assert main(["users", "remove", "ann"]) == 1
+    assert not (tmp_path / "workspace.duckdb").exists()  # a users command opens no workspace
+
+
+def test_the_app_command_refuses_to_serve_the_network_with_no_sign_in(capsys, monkeypatch):
+    from mining.__main__ import main
+
+    started = []
+    monkeypatch.setattr("subprocess.call", lambda command: started.append(command) or 0)
+    assert main(["app", "--address", "0.0.0.0"]) == 1
+    assert "nobody may get in without signing in" in capsys.readouterr().err and not started
+    assert main(["app", "--headless", "--port", "8600", "--workspace", "/tmp/w.duckdb"]) == 0
+    command = started[0]
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert command[command.index("--browser.gatherUsageStats") + 1] == "false"
+    assert command[-2:] == ["--workspace", "/tmp/w.duckdb"]
+
+
+def test_session_tokens_sign_in_until_expiry_password_change_removal_or_sign_out(tmp_path):
+    from mining.access import sessions
+
+    config = _config_with_ann(tmp_path)
+    secret = sessions.session_secret(config)
+    assert os.stat(config.path.parent / "session.key").st_mode & 0o777 == 0o600
+    assert sessions.session_secret(config) == secret
+    token = sessions.issue(config.users["ann"], secret, now=1_000_000)
+    assert sessions.verify(token, config, secret, now=1_000_060).name == "ann"
+    assert sessions.verify(token, config, secret, now=1_000_000 + sessions.LIFETIME_S + 1) is None
+    assert sessions.verify(token, config, b"another server's key", now=1_000_060) is None
+    payload, signature = token.split(".")
+    assert sessions.verify(payload[:-2] + "AA." + signature, config, secret, now=1_000_060) is None
+    for junk in (None, "", "a.b.c", "nodot"):
+        assert sessions.verify(junk, config, secret) is None
+    write_users(config.users_file, {"ann": LocalUser("ann", "lead", hash_password("a new password"))})
+    assert sessions.verify(token, load_server_config(config.path), secret, now=1_000_060) is None
+    fresh = sessions.issue(load_server_config(config.path).users["ann"], secret, now=1_000_000)
+    assert sessions.verify(fresh, load_server_config(config.path), secret, now=1_000_060) is not None
+    sessions.revoke(fresh)
+    assert sessions.verify(fresh, load_server_config(config.path), secret, now=1_000_060) is None
+    write_users(config.users_file, {})
+    other = sessions.issue(LocalUser("ann", "lead", hash_password("x" * 8)), secret)
+    assert sessions.verify(other, load_server_config(config.path), secret) is None

@@ -101,7 +101,6 @@ def test_an_endpoint_run_goes_in_the_background_and_is_scored(workspace, ids, en
     at.radio(key="evaluate_source").set_value("endpoint").run()
     at.text_input(key="evaluate_base_url").set_value(endpoint).run()
     at.text_input(key="evaluate_model").set_value("tiny").run()
-    at.text_input(key="evaluate_key_env").set_value("").run()
     at.text_area(key="evaluate_checks").set_value("contains:correct answer").run()
     at.session_state[ui.REVIEWER_KEY] = "ana"
     next(button for button in at.button if button.label == "Ask the endpoint").click().run()

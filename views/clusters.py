@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+import access_ui
 import ui
 from mining import jobs
 from mining.cluster_map import map_figure
@@ -48,6 +49,8 @@ LIST_COLUMNS = {
 
 def run_form(workspace: Workspace) -> None:
     """The choices behind a run and the button that starts it; a run already going is not doubled."""
+    if not access_ui.lead_only("cluster"):
+        return
     settings = embedding_settings(workspace)
     with st.form("find_failure_modes", border=True):
         st.subheader("Find failure modes")
@@ -70,9 +73,11 @@ def run_form(workspace: Workspace) -> None:
                                       key="clusters_backend", help="See bench/README.md for speed and quality.")
         submitted = st.form_submit_button("Find failure modes", type="primary")
     if submitted:
+        if model.strip() not in ("", DEFAULT_MODEL) and access_ui.checked_path(model) is None:
+            return  # a model folder outside the app's folders is never read
         try:
             chosen = replace(settings, model=model.strip() or DEFAULT_MODEL, backend=backend, text=text)
-            chosen.model_path  # a folder that does not exist is refused here, not in the background
+            _ = chosen.model_path  # a folder that does not exist is refused here, not in the background
         except ValueError as exc:
             st.error(ui.plain(str(exc)))
             return
@@ -160,6 +165,8 @@ def record_preview(workspace: Workspace, record_id: str) -> None:
 
 def rename_form(workspace: Workspace, cluster: dict[str, Any]) -> None:
     """Rename a mode; the name is kept across runs and recorded with the reviewer's name."""
+    if not access_ui.allowed("cluster"):
+        return
     with st.form(f"rename_cluster_{cluster['id']}"):
         name = st.text_input("Name", value=cluster["name"] or "", key=f"cluster_name_{cluster['id']}")
         if not st.form_submit_button("Rename"):
@@ -211,7 +218,8 @@ def detail(workspace: Workspace, cluster_id: int, run_id: str) -> None:
     if cluster is None:
         st.warning("That failure mode is not in the latest run any more.")
         return
-    st.subheader(ui.plain(cluster["name"] or f"Mode {cluster_id}"))
+    # One line, and no anchor link: the header's anchor would be a slug of the (untrusted) name.
+    st.subheader(ui.plain(" ".join((cluster["name"] or f"Mode {cluster_id}").split())), anchor=False)
     columns = st.columns(4)
     columns[0].metric("Records", f"{cluster['size']:,}")
     columns[1].metric("Failure rate", f"{cluster['failure_rate']:.0%}" if cluster["failure_rate"] is not None else "–")

@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+import access_ui
 import ui
 from mining.browse import filter_options
 from mining.cluster_views import mode_names
@@ -159,6 +160,8 @@ def options_form(workspace: Workspace, export_filter: ExportFilter) -> tuple[Exp
                        help="E-mails, phone numbers, cards, IBANs, IPs, API keys and tokens become placeholders.")
     if not redact:
         st.warning("Redaction is off: personal data and secrets in the logs will be written as they were logged.")
+    if tokenizer.strip() and access_ui.checked_path(tokenizer) is None:
+        tokenizer = ""  # refused (the reason is shown): never read a folder outside the app's folders
     request = ExportRequest(kinds=tuple(kinds), filter=export_filter, name=name.strip(), formats=tuple(formats),
                             golden_size=int(golden_size) or None, leak_threshold=float(threshold),
                             max_tokens=int(max_tokens), tokenizer=tokenizer.strip() or None, redact=redact,
@@ -182,8 +185,11 @@ def run_export(workspace: Workspace, request: ExportRequest, out_dir: str) -> No
     if not out_dir:
         show_error("Give the output folder the export is written to.")
         return
+    folder = access_ui.checked_path(out_dir)
+    if folder is None:
+        return
     try:
-        plan, result = make_export(workspace, replace(request, created_by=ui.reviewer_name() or None), out_dir,
+        plan, result = make_export(workspace, replace(request, created_by=ui.reviewer_name() or None), folder,
                                    ui.progress_reporter("Writing the export"))
     except (ExportError, TokenizerError) as exc:
         st.session_state.pop(RESULT_KEY, None)
@@ -276,7 +282,7 @@ def written_files(result: ExportResult) -> None:
     st.success(ui.plain(f"Wrote {result.name} version {result.version}."))
     st.text("Folder")
     st.code(str(result.folder), language=None)
-    st.download_button(f"Download {result.folder.name}.zip", data=lambda: zip_folder(result.folder),
+    st.download_button(ui.plain(f"Download {result.folder.name}.zip"), data=lambda: zip_folder(result.folder),
                        file_name=f"{result.folder.name}.zip", mime="application/zip", key="export_download",
                        on_click="ignore", icon=":material/download:")
     files = result.manifest["files"]
@@ -284,7 +290,7 @@ def written_files(result: ExportResult) -> None:
     st.dataframe(pl.DataFrame([{"file": path, "rows": info["rows"], "bytes": info["bytes"], "sha256": info["sha256"]}
                                for path, info in files.items()]), hide_index=True)
     for path in files:
-        with st.expander(f"First rows of {path}"):
+        with st.expander(f"First rows of {path}"):  # the kinds' own file names
             st.json(read_rows(result.folder / path, FIRST_ROWS), expanded=2)
 
 
@@ -416,6 +422,8 @@ def history_tab(workspace: Workspace) -> None:
 # --- The page ----------------------------------------------------------------------------------
 
 
+if not access_ui.lead_only("export"):  # not in a reviewer's navigation; a second lock
+    st.stop()
 workspace = ui.current_workspace()
 st.title("Export")
 notice()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
+import access_ui
 import ui
 from mining.detect import (
     SIGNALS, SignalSettings, SignalSettingsError, add_rule, current_summary, detect, failure_rate_over_time,
@@ -30,6 +31,8 @@ def flash(message: str) -> None:
 
 def run_detection(workspace: Workspace) -> None:
     """Detection runs after every ingest and settings change; this re-runs it on demand."""
+    if not access_ui.allowed("settings"):
+        return
     if st.button("Run detection", type="primary"):
         summary = detect(workspace)
         st.success(f"Detection done in {summary.seconds:.2f} s: {summary.failures:,} failures "
@@ -85,6 +88,8 @@ def lines(text: str) -> list[str]:
 
 def settings_form(workspace: Workspace) -> None:
     """Which signals are on and their thresholds and phrases; saving re-runs detection."""
+    if not access_ui.lead_only("settings"):
+        return
     st.subheader("Settings")
     settings = signal_settings(workspace)
     with st.form("signal_settings"):
@@ -117,6 +122,8 @@ def settings_form(workspace: Workspace) -> None:
 
 def rules_section(workspace: Workspace) -> None:
     """The user's SQL rules: switch, remove, add (with the validation error shown as text)."""
+    if not access_ui.allowed("settings"):
+        return
     st.subheader("SQL rules")
     st.text("A rule is your own signal: a SQL condition over one record's columns, true where the record failed, "
             "e.g. latency_ms > 5000 AND model LIKE 'gpt-4o%'.")

@@ -11,7 +11,9 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+import access_ui
 import ui
+from mining.access import inside
 from mining.ingest.containers import FileProblem, list_log_files
 from mining.ingest.pipeline import FilePreview, IngestReport, preview_file
 from mining.ingest.plan import FilePlan, ingest_plans
@@ -37,11 +39,18 @@ def chosen_files() -> list[Path]:
     typed = st.text_input("…or a file or folder on this machine", placeholder="/path/to/logs",
                           key="ingest_path")
     files = ui.save_uploads(uploads or [], ui.upload_folder())
-    if typed.strip():
+    folder = access_ui.checked_path(typed) if typed.strip() else None
+    if folder is not None:
         try:
-            files += list_log_files([Path(typed.strip()).expanduser()])
+            listed = list_log_files([folder])
         except FileProblem as exc:
             st.error(ui.plain(exc))
+            listed = []
+        # A link inside a data folder may point outside it: such files are left out, and said so.
+        outside = [path for path in listed if not inside(path, ui.workspace_folders())]
+        for path in outside:
+            st.error(ui.plain(f"{path}: links outside the folders this app may use; left out."))
+        files += [path for path in listed if path not in outside]
     return files
 
 
@@ -110,6 +119,8 @@ def show_report(report: IngestReport) -> None:
                          hide_index=True)
 
 
+if not access_ui.lead_only("ingest"):  # not in a reviewer's navigation; a second lock
+    st.stop()
 workspace = ui.current_workspace()
 st.title("Ingest")
 files = chosen_files()

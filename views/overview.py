@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+import access_ui
 import ui
 from mining.summary import workspace_summary
 from mining.store import Workspace
@@ -13,6 +14,8 @@ from mining.store import Workspace
 
 def offer_demo(workspace: Workspace) -> None:
     """An empty workspace gets one obvious next step: load the demo, or go ingest real logs."""
+    if not access_ui.lead_only("ingest"):
+        return
     st.info("This workspace is empty. Load the demo data to look around, or bring your own logs on the Ingest page.")
     if not st.button("Load demo data", type="primary"):
         return

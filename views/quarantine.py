@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import access_ui
 import ui
 from mining.browse import count_quarantine, list_quarantine
 from mining.summary import workspace_summary
@@ -11,6 +12,8 @@ from mining.summary import workspace_summary
 PAGE_SIZE = 50
 PAGE_KEY = "quarantine_page"
 
+if not access_ui.lead_only("ingest"):  # not in a reviewer's navigation; a second lock
+    st.stop()
 workspace = ui.current_workspace()
 st.title("Quarantine")
 by_file = workspace_summary(workspace)["quarantine_by_file"]

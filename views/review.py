@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+import access_ui
 import ui
 from mining.browse import filter_options, get_record
 from mining.cluster_views import mode_names
@@ -304,6 +305,8 @@ def review_view(workspace: Workspace, key: str, f: QueueFilter, reviewer: str) -
 def bulk_actions(workspace: Workspace, f: QueueFilter, reviewer: str, rows: pl.DataFrame) -> None:
     """A verdict or a tag on a whole failure mode, the filtered queue or records picked from this page
     of it, after a confirmation with the count."""
+    if not access_ui.allowed("bulk_review"):
+        return
     with st.expander("Bulk actions"):
         clusters = mode_names(workspace)
         tags = {tag.tag_id: tag.name for tag in list_tags(workspace, include_retired=False)}

@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+import access_ui
 import ui
 from mining.adjudication import adjudicate, disagreements
 from mining.agreement import agreement_report
@@ -81,6 +82,8 @@ def agreement(workspace: Workspace) -> None:
 
 def share_setting(workspace: Workspace) -> None:
     """The share of failures that get a blind second review."""
+    if not access_ui.lead_only("second_review"):
+        return
     with st.form("review_share_form", border=False):
         columns = st.columns([1, 3], vertical_alignment="bottom")
         share = columns[0].number_input("Second review share (%)", min_value=0.0, max_value=100.0, step=1.0,
@@ -93,6 +96,8 @@ def share_setting(workspace: Workspace) -> None:
 
 def adjudication(workspace: Workspace) -> None:
     """Disputed records: a lead picks one reviewer's answer or writes the final one."""
+    if not access_ui.lead_only("adjudicate"):
+        return
     disputed = disagreements(workspace)
     if not disputed:
         st.info("No disagreements to settle.")
@@ -110,7 +115,7 @@ def adjudication(workspace: Workspace) -> None:
             st.text(f"{review.reviewer}: {ui.VERDICT_LABELS.get(review.verdict, review.verdict)}")
             st.text("Tags: " + (", ".join(names.get(tag, tag) for tag in review.tags) or "–"))
             st.code(review.correction or "(no correction)", language=None, wrap_lines=True)
-            if st.button(f"Pick {review.reviewer}'s answer", key=f"review_pick_{record_id}_{review.reviewer}"):
+            if st.button(ui.plain(f"Pick {review.reviewer}'s answer"), key=f"review_pick_{record_id}_{review.reviewer}"):
                 settle(workspace, record_id, pick=review.reviewer)
     with st.form(f"review_final_{record_id}"):
         st.caption("Or write the final answer")
@@ -142,6 +147,8 @@ def settle(workspace: Workspace, record_id: str, **answer: Any) -> None:
 
 def annotations(workspace: Workspace) -> None:
     """Export every review event as JSONL, or import such a file (idempotent), as on the command line."""
+    if not access_ui.lead_only("annotations"):
+        return
     def exported() -> bytes:
         path = ui.upload_folder() / "annotations.jsonl"
         export_annotations(workspace, path)
@@ -166,6 +173,8 @@ def annotations(workspace: Workspace) -> None:
 
 def taxonomy(workspace: Workspace) -> None:
     """The failure tags: add one; rename, describe, retire or restore one (every change kept in its history)."""
+    if not access_ui.lead_only("taxonomy"):
+        return
     tags = list_tags(workspace)
     st.dataframe(pl.DataFrame([{"name": tag.name, "description": tag.description, "retired": tag.retired,
                                 "id": tag.tag_id} for tag in tags]), hide_index=True)

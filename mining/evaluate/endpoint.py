@@ -27,7 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -58,6 +58,9 @@ class EndpointConfig:
     backoff_s: float = 1.0
     temperature: float | None = 0.0
     max_tokens: int | None = None
+    # A key typed into the app for this session: kept in memory, never stored or shown (repr=False),
+    # and used instead of api_key_env.
+    api_key: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.retries < 0 or self.timeout_s <= 0 or self.backoff_s < 0:
@@ -65,7 +68,8 @@ class EndpointConfig:
 
     def describe(self) -> dict:
         """What a run stores about the endpoint (the name of the key's variable, never the key)."""
-        return {"base_url": self.base_url, "model": self.model, "api_key_env": self.api_key_env,
+        return {"base_url": self.base_url, "model": self.model,
+                "api_key_env": "(typed into the session)" if self.api_key else self.api_key_env,
                 "concurrency": self.concurrency, "timeout_s": self.timeout_s, "retries": self.retries,
                 "temperature": self.temperature, "max_tokens": self.max_tokens}
 
@@ -223,7 +227,9 @@ def _chat_url(config: EndpointConfig) -> str:
 
 
 def _api_key(config: EndpointConfig) -> str | None:
-    """The API key from the environment, None when none is configured."""
+    """The key typed for the session, else the one in the environment; None when none is configured."""
+    if config.api_key:
+        return config.api_key
     if config.api_key_env is None:
         return None
     key = os.environ.get(config.api_key_env)

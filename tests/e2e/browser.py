@@ -50,13 +50,18 @@ def wait_until_healthy(url: str, server: subprocess.Popen, log: Path, timeout: f
 
 
 @contextmanager
-def serve(workspace: Path, log: Path) -> Iterator[str]:
-    """`streamlit run app.py` over `workspace` on a free 127.0.0.1 port; yields its URL, then stops it."""
+def serve(workspace: Path, log: Path, defaults: bool = False) -> Iterator[str]:
+    """`streamlit run app.py` over `workspace` on a free 127.0.0.1 port; yields its URL, then stops it.
+
+    With `defaults`, the listening address and usage statistics are left to the repository's
+    .streamlit/config.toml, as a plain `streamlit run app.py` leaves them."""
     port = free_port()
     env = {**os.environ, WORKSPACE_ENV: str(workspace)}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.headless", "true",
                "--server.fileWatcherType", "none"]  # edits elsewhere in the tree must not interrupt the test
+    if not defaults:
+        command += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     with open(log, "wb") as output:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
