@@ -69,7 +69,8 @@ class Upload(Protocol):
 def plain(text: object) -> str:
     """`text` as markdown that displays exactly `text`: no formatting, links, images, HTML, math,
     colours, icons or emoji (checked in a browser: tests/e2e/test_hostile_strings_browser.py). Every
-    line break stays a line break; the only change a reader cannot see is WORD_JOINER in links."""
+    line break stays a line break; the only changes, invisible, are WORD_JOINER in would-be links
+    and no-break spaces for leading ones."""
     text = str(text).replace("\r\n", "\n").replace("\r", "\n")
     text = _AUTOLINK_START.sub(lambda match: match.group() + WORD_JOINER, text)
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)

@@ -131,7 +131,7 @@ def test_export_writes_versions_and_the_history_shows_what_changed(workspace, re
     assert {"sft/train.jsonl", "sft/train.parquet", "corrections/records.jsonl"} <= set(manifest["files"])
     assert manifest["created_by"] == "ana"
     assert str(folder) in [code.value for code in at.code]
-    assert [button.label for button in at.get("download_button")] == ["Download support-v1.zip"]
+    assert [button.label for button in at.get("download_button")] == [ui.plain("Download support-v1.zip")]
     # The first rows are read back from the files, JSONL and Parquet alike.
     expanders = [expander.label for expander in at.expander]
     assert "First rows of sft/train.parquet" in expanders and "First rows of sft/train.jsonl" in expanders

@@ -122,7 +122,13 @@ def test_log_text_is_shown_as_plain_text(workspace, write_log, openai_line):
     assert ui.plain(HTML) in rendered_as_markdown  # the error, escaped
 
 
-def test_ingest_page_previews_ingests_and_shows_quarantine(workspace):
+@pytest.fixture
+def fixtures_are_data(monkeypatch):
+    """The shipped fixtures as an operator's data folder ($FAULTLINE_DATA), so the Ingest page may read them."""
+    monkeypatch.setenv("FAULTLINE_DATA", str(FIXTURES))
+
+
+def test_ingest_page_previews_ingests_and_shows_quarantine(workspace, fixtures_are_data):
     broken = FIXTURES / "broken_openai_chat.jsonl"
     at = start("views/ingest.py")
     at.text_input(key="ingest_path").input(str(broken)).run()
@@ -139,7 +145,7 @@ def test_ingest_page_previews_ingests_and_shows_quarantine(workspace):
     assert history["file"].tolist() == [str(broken)]
 
 
-def test_ingest_page_lets_the_user_fix_a_generic_mapping(workspace):
+def test_ingest_page_lets_the_user_fix_a_generic_mapping(workspace, fixtures_are_data):
     table = FIXTURES / "generic_support_log.csv"
     at = start("views/ingest.py")
     at.text_input(key="ingest_path").input(str(table)).run()

@@ -181,7 +181,7 @@ def test_markdown_has_every_section_and_keeps_log_text_inert(report):
 
 def test_chart_labels_are_escaped_for_plotly(report):
     labels = charts.modes_figure(report.modes.modes).data[1].y
-    assert labels[1].startswith("#0 &lt;img src=x onerror=&quot;") and "<" not in "".join(labels)
+    assert labels[1].startswith('#0 &lt;img src=x onerror="') and "<" not in "".join(labels)
     assert charts.evaluation_figure(report.evaluations).data[0].x == ("cand-old", "cand-a")
 
 

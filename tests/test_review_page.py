@@ -193,7 +193,7 @@ def test_a_lead_picks_one_answer_of_a_disputed_record(workspace, calls):
     save_review(workspace, calls["f-2"], "ben", verdict="not_a_failure")
     assert [item["record_id"] for item in disagreements(workspace)] == [calls["f-2"]]
     at = start("lead")
-    click(at, "Pick ana's answer", reviewer="lead")
+    click(at, ui.plain("Pick ana's answer"), reviewer="lead")
     state = record_state(workspace, calls["f-2"])
     assert state.adjudicated_by == "lead" and state.verdict == "hard_example" and state.correction == "ana's fix"
     assert disagreements(workspace) == []

@@ -92,8 +92,8 @@ def modes_section(report: WeeklyReport) -> None:
     if reason:
         st.info(reason)
         return
-    st.caption(f"From clustering run {modes.run_id} ({moment(modes.run_finished_at)}); "
-               f"{count(modes.unclustered)} failures of this period are in no mode.")
+    st.caption(ui.plain(f"From clustering run {modes.run_id} ({moment(modes.run_finished_at)}); "
+                        f"{count(modes.unclustered)} failures of this period are in no mode."))
     rows = [{"id": mode.id, "name": mode.name, "status": mode.status, "failures": mode.failures,
              "previous": mode.previous, "change": change(mode.failures, mode.previous),
              "keywords": ", ".join(mode.keywords[:6])} for mode in modes.modes]

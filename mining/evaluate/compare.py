@@ -86,7 +86,8 @@ def compare_runs(workspace: Workspace, a: str, b: str) -> Comparison:
 
 def _mode_label(row: dict[str, Any]) -> str:
     """A mode's name for a chart axis, html-escaped: names come from log text, and plotly reads tags."""
-    return html.escape("unclustered" if row["cluster_id"] == -1 else (row["cluster"] or f"mode {row['cluster_id']}"))
+    return html.escape("unclustered" if row["cluster_id"] == -1 else (row["cluster"] or f"mode {row['cluster_id']}"),
+                       quote=False)  # plotly decodes &lt; &gt; &amp; but would show &quot; as typed
 
 
 def delta_figure(comparison: Comparison) -> go.Figure:
@@ -99,7 +100,7 @@ def delta_figure(comparison: Comparison) -> go.Figure:
                  "array": [(d.ci[1] - d.delta) * scale[d.metric] if d.ci else 0 for d in shown],
                  "arrayminus": [(d.delta - d.ci[0]) * scale[d.metric] if d.ci else 0 for d in shown]},
         marker_color=["#2e7d32" if (d.delta > 0) != (d.metric == "hallucination_rate") else "#c62828" for d in shown]))
-    figure.update_layout(title=html.escape(f"{comparison.b} minus {comparison.a} (95% interval)"), yaxis_title="points",
+    figure.update_layout(title=html.escape(f"{comparison.b} minus {comparison.a} (95% interval)", quote=False), yaxis_title="points",
                          height=360, margin={"t": 50, "b": 40})
     return figure
 
@@ -108,8 +109,8 @@ def cluster_figure(comparison: Comparison) -> go.Figure:
     """Omniscience index per failure mode, run A beside run B."""
     labels = [_mode_label(row) for row in comparison.clusters]
     figure = go.Figure([
-        go.Bar(name=html.escape(comparison.a), x=labels, y=[row["a_omniscience"] for row in comparison.clusters]),
-        go.Bar(name=html.escape(comparison.b), x=labels, y=[row["b_omniscience"] for row in comparison.clusters])])
+        go.Bar(name=html.escape(comparison.a, quote=False), x=labels, y=[row["a_omniscience"] for row in comparison.clusters]),
+        go.Bar(name=html.escape(comparison.b, quote=False), x=labels, y=[row["b_omniscience"] for row in comparison.clusters])])
     figure.update_layout(barmode="group", title="Omniscience index per failure mode", yaxis_range=[-100, 100],
                          height=420, margin={"t": 50, "b": 120})
     return figure

@@ -32,7 +32,7 @@ def mode_label(mode: Mode) -> str:
     """'#3 refund for cancelled order', cut and escaped: the id keeps two modes of one name apart."""
     name = " ".join(mode.name.split())
     name = name if len(name) <= LABEL_CHARS else name[:LABEL_CHARS - 1] + "…"
-    return html.escape(f"#{mode.id} {name}")
+    return html.escape(f"#{mode.id} {name}", quote=False)  # plotly would show &quot; as typed
 
 
 def volume_figure(volume: Volume) -> go.Figure | None:
@@ -96,7 +96,7 @@ def evaluation_figure(runs: list[EvalRun]) -> go.Figure | None:
     scored = [run for run in runs if run.overall is not None]
     if not scored:
         return None
-    names = [html.escape(run.name) for run in scored]
+    names = [html.escape(run.name, quote=False) for run in scored]
     figure = go.Figure()
     for label, value, interval, colour in (("Accuracy", "accuracy", "accuracy_ci", CURRENT),
                                            ("Hallucination rate", "hallucination_rate", "hallucination_ci", RATE)):
