@@ -128,3 +128,17 @@ def write_failure_modes_log(path: Path) -> Path:
     """The log as a JSONL file at `path`."""
     path.write_text("".join(json.dumps(line) + "\n" for line in failure_mode_lines()), encoding="utf-8")
     return path
+
+
+def use_fp32_embeddings(workspace) -> None:
+    """Embed this log with the fp32 model (OpenVINO) instead of the int8 default.
+
+    Why: int8 kernels compute differently on different CPUs (with or without VNNI), and on some of
+    them the int8 vectors of these 54 texts put refunds and parcel tracking close enough that UMAP
+    and HDBSCAN merge the two for a third of the seeds; the fp32 vectors separate them for every
+    seed tried. What these tests check (modes, names, identity across runs, the page) does not
+    depend on quantisation; int8's quality is measured in bench/README.md.
+    """
+    from mining.embed import EmbeddingSettings, save_embedding_settings
+
+    save_embedding_settings(workspace, EmbeddingSettings(backend="openvino"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from failure_modes_data import MODES, failure_mode_lines, write_failure_modes_log
+from failure_modes_data import MODES, failure_mode_lines, use_fp32_embeddings, write_failure_modes_log
 from mining import jobs
 from mining.__main__ import main
 from mining.cluster import ClusterSettings, ClusteringError, run_clustering
@@ -32,6 +32,7 @@ MODE_WORDS = {"refund": {"refund", "charged", "charge"}, "login": {"password", "
 
 def _load(workspace: Workspace, tmp_path: Path) -> None:
     ingest_paths(workspace, [write_failure_modes_log(tmp_path / "modes.jsonl")])
+    use_fp32_embeddings(workspace)
 
 
 def _mode_of(source_id: str) -> str | None:

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui
-from failure_modes_data import HTML, write_failure_modes_log
+from failure_modes_data import HTML, use_fp32_embeddings, write_failure_modes_log
 from mining import jobs
 from mining.cluster import ClusterSettings, run_clustering
 from mining.cluster_map import map_figure
@@ -30,6 +30,7 @@ def start() -> AppTest:
 @pytest.fixture
 def loaded(workspace, tmp_path):
     ingest_paths(workspace, [write_failure_modes_log(tmp_path / "modes.jsonl")])
+    use_fp32_embeddings(workspace)
     return workspace
 
 

@@ -14,7 +14,7 @@ from mining.ingest.pipeline import ingest_paths
 from mining.store import Workspace
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from failure_modes_data import write_failure_modes_log  # noqa: E402
+from failure_modes_data import use_fp32_embeddings, write_failure_modes_log  # noqa: E402
 
 pytestmark = needs_chromium
 
@@ -25,6 +25,7 @@ def top_mode(tmp_path: Path) -> dict:
     with the number of legend entries the map should show (a mode each, and unclustered if any)."""
     workspace = Workspace.open(tmp_path / "workspace.duckdb")
     ingest_paths(workspace, [write_failure_modes_log(tmp_path / "modes.jsonl")])
+    use_fp32_embeddings(workspace)
     run_clustering(workspace, ClusterSettings(seed=0))
     top = cluster_detail(workspace, list_clusters(workspace)[0]["id"])
     top["legend"] = len(list_clusters(workspace)) + (1 if unclustered_count(workspace) else 0)
