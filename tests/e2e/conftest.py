@@ -23,8 +23,9 @@ def app_url(workspace_file: Path, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(app_url: str, tmp_path: Path):
-    """A chromium page; its last screen is kept in tmp_path/last.png, to see what a failing test saw."""
+def chromium_page(tmp_path: Path):
+    """A chromium page, served by no app yet; its last screen is kept in tmp_path/last.png, to see
+    what a failing test saw."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=WAIT_MS)
@@ -37,3 +38,9 @@ def page(app_url: str, tmp_path: Path):
             tab.screenshot(path=str(tmp_path / "last.png"), full_page=True)
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(app_url: str, chromium_page):
+    """A chromium page beside the app served over `workspace_file`."""
+    return chromium_page

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, needs_chromium, open_nav, serve, shown
+from browser import needs_chromium, open_nav, serve, shown
 from mining.access import CONFIG_ENV
 from mining.access.config import LocalUser, write_users
 from mining.access.passwords import hash_password
@@ -37,22 +37,6 @@ def listening_addresses(port: int) -> set[str]:
     return addresses
 
 
-@pytest.fixture
-def browser_page(tmp_path: Path):
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=WAIT_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(WAIT_MS)
-            yield page
-            page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
-        finally:
-            browser.close()
-
-
 def outside_requests(page, origin: str) -> list[str]:
     """Every request the page makes to anywhere but the app's own origin, recorded as it happens."""
     seen: list[str] = []
@@ -61,17 +45,17 @@ def outside_requests(page, origin: str) -> list[str]:
     return seen
 
 
-def test_by_default_the_app_listens_on_loopback_only_and_sends_nothing_out(tmp_path, browser_page):
+def test_by_default_the_app_listens_on_loopback_only_and_sends_nothing_out(tmp_path, chromium_page):
     with serve(tmp_path / "workspace.duckdb", tmp_path / "streamlit.log", defaults=True) as url:
         port = int(url.rsplit(":", 1)[1])
         assert listening_addresses(port) == {"127.0.0.1"}
-        outside = outside_requests(browser_page, url)
-        browser_page.goto(url)
-        shown(browser_page, browser_page.get_by_role("button", name="Load demo data"))
-        open_nav(browser_page, "Records")
-        shown(browser_page, browser_page.get_by_text("No records yet", exact=False))
+        outside = outside_requests(chromium_page, url)
+        chromium_page.goto(url)
+        shown(chromium_page, chromium_page.get_by_role("button", name="Load demo data"))
+        open_nav(chromium_page, "Records")
+        shown(chromium_page, chromium_page.get_by_text("No records yet", exact=False))
         assert outside == []
-        assert not browser_page.get_by_text("Deploy", exact=True).count()
+        assert not chromium_page.get_by_text("Deploy", exact=True).count()
 
 
 @pytest.fixture
@@ -107,10 +91,10 @@ def nav_titles(page) -> list[str]:
             for link in page.locator('[data-testid="stSidebarNavLink"]').all()]
 
 
-def test_a_signed_out_visitor_meets_only_the_sign_in_page(team_url, browser_page):
+def test_a_signed_out_visitor_meets_only_the_sign_in_page(team_url, chromium_page):
     from playwright.sync_api import expect
 
-    page = browser_page
+    page = chromium_page
     page.context.add_cookies([{"name": "faultline_session", "value": "forged.token", "url": team_url}])
     for path in ("", "/records", "/export", "/review?record=0123"):
         page.goto(team_url + path)
@@ -122,10 +106,10 @@ def test_a_signed_out_visitor_meets_only_the_sign_in_page(team_url, browser_page
     expect(page.get_by_role("heading", name="Faultline", exact=True)).to_have_count(0)
 
 
-def test_a_reviewer_reaches_no_lead_page_or_action(team_url, browser_page):
+def test_a_reviewer_reaches_no_lead_page_or_action(team_url, chromium_page):
     from playwright.sync_api import expect
 
-    page = browser_page
+    page = chromium_page
     sign_in(page, team_url, "rob")
     shown(page, page.get_by_text("Signed in as rob (reviewer)", exact=True))
     expect(page.get_by_text("Only a lead may load logs.", exact=True)).to_have_count(0)  # the demo is loaded
@@ -145,10 +129,10 @@ def test_a_reviewer_reaches_no_lead_page_or_action(team_url, browser_page):
     expect(page.get_by_label("Output folder")).to_have_count(0)
 
 
-def test_a_lead_may_export_but_no_text_box_reaches_outside_the_data_folders(team_url, browser_page, tmp_path):
+def test_a_lead_may_export_but_no_text_box_reaches_outside_the_data_folders(team_url, chromium_page, tmp_path):
     from playwright.sync_api import expect
 
-    page = browser_page
+    page = chromium_page
     elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
     elsewhere.mkdir()
     (elsewhere / "secrets.json").write_text('[{"input": "the secret", "output": "x"}]')
