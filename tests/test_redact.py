@@ -201,6 +201,7 @@ def test_json_value_under_a_secret_key_is_masked_whole() -> None:
 
 
 def test_realistic_chat_message() -> None:
+    # The customer's first name is masked too since names are detected (it was left before).
     redactor = Redactor()
     messages = [
         {"role": "system", "content": "You are the support assistant of Acme v2.4.0."},
@@ -215,9 +216,9 @@ def test_realistic_chat_message() -> None:
     out = redactor.redact_json(messages)
     assert out[0] == messages[0]
     assert out[1]["content"] == (
-        "Hi, I'm Jane ([EMAIL_1], [PHONE_1]). Order 4100 from 2026-11-09 was charged twice on my card "
+        "Hi, I'm [PERSON_1] ([EMAIL_1], [PHONE_1]). Order 4100 from 2026-11-09 was charged twice on my card "
         "[CARD_1], $49.99 each. Please refund to [IBAN_1]. Our server [IP_1] logged it with "
         "Authorization: Bearer [TOKEN_1]")
-    assert out[2]["content"] == ("Sorry Jane! I refunded order 4100 to the IBAN you gave and emailed "
+    assert out[2]["content"] == ("Sorry [PERSON_1]! I refunded order 4100 to the IBAN you gave and emailed "
                                  "[EMAIL_1].")
-    assert redactor.report() == {"CARD": 1, "EMAIL": 2, "IBAN": 1, "IP": 1, "PHONE": 1, "TOKEN": 1}
+    assert redactor.report() == {"CARD": 1, "EMAIL": 2, "IBAN": 1, "IP": 1, "PERSON": 2, "PHONE": 1, "TOKEN": 1}
