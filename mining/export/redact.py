@@ -526,7 +526,7 @@ _ADDRESS_RULES: tuple[tuple[str, str], ...] = (
                r"faubourg|sentier|villa|cit[ée]|parvis|esplanade|promenade|r[ée]sidence|lotissement|rond-point))[ \t]+"
                r"(?P<name>(?:(?:de la|de l['’]|du|des|de|d['’]|la|le|les|l['’])[ \t]*)?[A-ZÉÈÀÂÎ][\w'’-]*"
                r"(?:[ \t-](?:de|du|des|la|le|les|sur|sous|en|et|aux?|[A-ZÉÈÀÂÎ][\w'’-]*)){0,4})"
-               rf"(?P<tail>,?[ \t]*\n?[ \t]*\d{{5}}[ \t]+[A-ZÉÈÀ][\w'’ -]*?(?=[ \t]*(?:$|\n|[,.;)])))?"),
+               r"(?P<tail>,?[ \t]*\n?[ \t]*\d{5}[ \t]+[A-ZÉÈÀ][\w'’ -]*?(?=[ \t]*(?:$|\n|[,.;)])))?"),
     # Calle Mayor 5 / Via Roma 10 / Rua das Flores, 123 / Ladeira Pereira, 95 \n Horto \n 39441177 Ferreira / SE
     ("latin", r"(?<![\w-])(?P<lead>)(?P<suffix>Calle|C/|Avenida|Avda\.?|Av\.|Paseo|Plaza|Pza\.|Carrer|Camino|Ronda|Traves[sí]a|"
               r"Via|Viale|Piazza|Piazzale|Corso|Largo|Vicolo|Strada|Contrada|Rua|Alameda|Ladeira|Praça|Rodovia|Estrada|"
