@@ -47,7 +47,8 @@ def chosen_files() -> list[Path]:
             st.error(ui.plain(exc))
             listed = []
         # A link inside a data folder may point outside it: such files are left out, and said so.
-        outside = [path for path in listed if not inside(path, ui.workspace_folders())]
+        folders = ui.workspace_folders()
+        outside = [path for path in listed if not inside(path, folders)]
         for path in outside:
             st.error(ui.plain(f"{path}: links outside the folders this app may use; left out."))
         files += [path for path in listed if path not in outside]

@@ -121,9 +121,34 @@ def load_users(path: Path) -> dict[str, LocalUser]:
     return users
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What changes when a file is edited (its time and size), None when it does not exist."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+# The last settings read from each file, with the stamps of it and its user list: every page asks
+# for the settings several times a run, and re-reading them is needed only after an edit.
+_read: dict[Path, tuple[tuple[int, int] | None, tuple[int, int] | None, ServerConfig]] = {}
+
+
 def load_server_config(path: Path | None = None) -> ServerConfig:
-    """The settings in `path` (default: $FAULTLINE_CONFIG or ~/.faultline/server.toml)."""
+    """The settings in `path` (default: $FAULTLINE_CONFIG or ~/.faultline/server.toml), read again
+    only when the file or its user list has changed since the last call."""
     path = (path or default_config_path()).expanduser()
+    cached = _read.get(path)
+    if cached and cached[0] == _stamp(path) and cached[1] == _stamp(cached[2].users_file or path):
+        return cached[2]
+    stamp = _stamp(path)
+    config = _parse_server_config(path)
+    _read[path] = (stamp, _stamp(config.users_file or path), config)
+    return config
+
+
+def _parse_server_config(path: Path) -> ServerConfig:
     data = _read_toml(path)
     known = {"team", "data_folders", "users_file", "endpoints", "sign_in"}
     unknown = sorted(set(data) - known)
