@@ -20,6 +20,7 @@ import access_ui
 import ui
 
 FAVICON = Path(st.__file__).parent / "static" / "favicon.png"
+WORKSPACE_PARAM = "ws"  # the URL's query parameter that names the workspace in use
 
 # (script, title, icon, the action that opens it: None for every signed-in visitor, else a lead's)
 PAGES = [
@@ -57,12 +58,40 @@ def check_workspace_choice() -> None:
         st.session_state["workspace_in_use"] = typed
 
 
+def workspace_from_link() -> None:
+    """A session opened from a link starts in the workspace its `ws` parameter names (where the link
+    was copied). A URL is typed by anyone: the path is checked exactly as the Workspace field checks
+    it, and in team mode only a lead may switch, so a link opens nothing a typed path could not."""
+    linked = st.query_params.get(WORKSPACE_PARAM)
+    if not linked or ui.WORKSPACE_KEY in st.session_state:
+        return
+    if not access_ui.allowed("workspace"):
+        st.session_state["workspace_link_refused"] = linked
+    elif linked.strip() and access_ui.checked_path(linked) is not None:
+        st.session_state[ui.WORKSPACE_KEY] = linked
+    else:
+        st.session_state["workspace_refused"] = linked
+
+
+def link_workspace() -> None:
+    """Keep the workspace in use in the URL (`ws`, left out for the server's default), so a link
+    copied from any page, a record's included, opens in the same workspace."""
+    in_use = st.session_state[ui.WORKSPACE_KEY]
+    if in_use == ui.initial_workspace_path():
+        st.query_params.pop(WORKSPACE_PARAM, None)
+    elif st.query_params.get(WORKSPACE_PARAM) != in_use:
+        st.query_params[WORKSPACE_PARAM] = in_use
+
+
 def sidebar(visitor: access_ui.Visitor) -> None:
-    """Workspace path and reviewer name, kept in session state so every page sees them. Signed in,
-    the reviewer is who signed in (no one records reviews under another's name), and only a lead may
-    switch workspaces."""
+    """Workspace path and reviewer name, kept in session state so every page sees them, and in the
+    URL and a cookie so a reload or a link keeps them. Signed in, the reviewer is who signed in (no
+    one records reviews under another's name), and only a lead may switch workspaces."""
+    with st.sidebar:
+        workspace_from_link()
     st.session_state.setdefault(ui.WORKSPACE_KEY, ui.initial_workspace_path())
     st.session_state.setdefault("workspace_in_use", st.session_state[ui.WORKSPACE_KEY])
+    link_workspace()
     with st.sidebar:
         if access_ui.allowed("workspace"):
             st.text_input("Workspace", key=ui.WORKSPACE_KEY, on_change=check_workspace_choice,
@@ -74,10 +103,15 @@ def sidebar(visitor: access_ui.Visitor) -> None:
         else:
             st.text("Workspace")
             st.text(st.session_state[ui.WORKSPACE_KEY])
+            linked = st.session_state.get("workspace_link_refused")
+            if linked:
+                st.warning(ui.plain(f"The link named the workspace {linked}; only a lead may switch "
+                                    "workspaces, so this is the server's own."))
         if visitor.via == "this machine":
-            st.session_state.setdefault(ui.REVIEWER_KEY, default_reviewer())
+            st.session_state.setdefault(ui.REVIEWER_KEY, ui.remembered_reviewer() or default_reviewer())
             st.text_input("Reviewer", key=ui.REVIEWER_KEY, placeholder="your name",
-                          help="Recorded with every review you make.")
+                          help="Recorded with every review you make; this browser keeps it for next time.")
+            ui.remember_reviewer()
         else:
             st.session_state[ui.REVIEWER_KEY] = visitor.name
             access_ui.write_cookie()
@@ -99,4 +133,5 @@ if visitor is None:
 page = st.navigation([st.Page(script, title=title, icon=icon, default=index == 0)
                       for index, (script, title, icon, action) in enumerate(PAGES) if access_ui.allowed(action)])
 sidebar(visitor)
-page.run()
+with ui.workspace_turn():
+    page.run()

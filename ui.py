@@ -8,13 +8,18 @@ takes markdown (st.error, st.warning), the text goes through `plain` first.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
+import secrets
 import sys
 import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
+from urllib.parse import unquote
 
 import streamlit as st
 
@@ -110,6 +115,33 @@ def current_workspace() -> Workspace:
     try:
         return Workspace.open(check_path(path, workspace_folders(), load_server_config()))
     except (WorkspaceError, PathRefused, ServerConfigError) as exc:
+        st.error(plain(exc))
+        st.stop()
+
+
+@contextmanager
+def workspace_turn() -> Iterator[None]:
+    """Hold the session's workspace for the whole page run (processes take turns on the file, see
+    mining.store), saying so while another program, such as a script's ingest, has it. A workspace
+    that cannot be opened is left to the page, which shows why."""
+    notice = st.empty()
+
+    def waiting(seconds: float, reason: str) -> None:
+        notice.info(plain(f"Waiting for the workspace ({seconds:.0f} s so far): {reason}"))
+
+    path = st.session_state.get(WORKSPACE_KEY) or initial_workspace_path()
+    try:
+        workspace = Workspace.open(check_path(path, workspace_folders(), load_server_config()), waiting)
+    except (WorkspaceError, PathRefused, ServerConfigError):
+        notice.empty()
+        yield
+        return
+    try:
+        with workspace.lease(waiting):
+            notice.empty()
+            yield
+    except WorkspaceError as exc:  # busy past the wait: say so instead of a traceback
+        notice.empty()
         st.error(plain(exc))
         st.stop()
 
@@ -260,3 +292,120 @@ def call_details(record: dict[str, Any]) -> dict[str, Any]:
             "expected_output", "raw"}
     return {key: value.isoformat() if isinstance(value, datetime) else value
             for key, value in record.items() if key not in skip and value is not None}
+
+
+# --- Presses bound to what they were drawn for (the Review page) ------------------------------
+
+_PRESSED_KEY = "pressed"  # set by a bound button's callback, before the run that press starts
+_THIS_RUN_KEY = "pressed_this_run"  # the press this run answers, until the button drawn for it claims it
+
+
+@dataclass(frozen=True)
+class Press:
+    """A press of a button bound to what it acted on when it was drawn.
+
+    Why: a page reruns between drawing a button and its press arriving (a filter changed, another
+    row was opened, someone else saved). A button read at click time would then act on whatever
+    the page shows by then; a bound one acts only if it is drawn again for the same target.
+    """
+
+    action: str  # which button: "save", "undo", "pick", ...
+    target: str  # what it acts on as drawn: a record and its review's version, a batch id, ...
+    what: str  # the press in words, for a refusal: "Save and next on call f-0"
+    kept: tuple[tuple[str, str], ...] = ()  # (field, text typed), shown back when the press is refused
+
+
+def _remember_press(action: str, target: str, what: str, keep: tuple[tuple[str, str], ...]) -> None:
+    """The button's callback: runs before the script, while the form's typed values are in session state."""
+    kept = tuple((field, str(st.session_state.get(key) or "")) for field, key in keep)
+    st.session_state[_PRESSED_KEY] = Press(action, target, what, kept)
+
+
+def bound_press(action: str, target: str, what: str, keep: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """The on_click arguments of a button or form submit button whose press is bound to `target`;
+    `keep` names (field, widget key) whose typed text a refusal shows back, so nothing typed is lost."""
+    return {"on_click": _remember_press, "args": (action, target, what, keep)}
+
+
+def start_presses() -> None:
+    """At the top of a page with bound buttons: the press this run answers, if any (a leftover of a
+    run that stopped early is dropped)."""
+    st.session_state[_THIS_RUN_KEY] = st.session_state.pop(_PRESSED_KEY, None)
+
+
+def take_press(action: str, target: str) -> bool:
+    """True (once) when this run answers a press of `action` that was drawn for `target`, the target
+    the page draws the button for now; a press for anything else stays unclaimed."""
+    press = st.session_state.get(_THIS_RUN_KEY)
+    if isinstance(press, Press) and (press.action, press.target) == (action, target):
+        st.session_state[_THIS_RUN_KEY] = None
+        return True
+    return False
+
+
+def refuse_unclaimed_press(where: Any, now_showing: str = "") -> None:
+    """At the end of the page: a press that no button drawn in this run claimed was for something the
+    page had moved on from; say so in `where` (a container near the top) and show back what was typed."""
+    press = st.session_state.pop(_THIS_RUN_KEY, None)
+    if not isinstance(press, Press):
+        return
+    with where:
+        st.error(plain(f"Not saved: you pressed {press.what}, but the page had moved on before the press "
+                       f"arrived{now_showing}. Nothing was stored; check what the page shows and try again."))
+        for field, text in press.kept:
+            if text.strip():
+                st.text(f"What you typed in {field}:")
+                st.code(text, language=None, wrap_lines=True)
+
+
+def table_key(prefix: str, ids: Iterable[str], *parts: object) -> str:
+    """A selectable table's widget key, from what it shows. Why: Streamlit keeps a table's selection
+    per key as row numbers, so a table whose rows changed (a filter, a page, a save that took a call
+    off the queue) must be a new table, or its old selection would point at another call."""
+    digest = hashlib.sha256("\x1f".join([*map(str, parts), *ids]).encode()).hexdigest()[:16]
+    return f"{prefix}_{digest}"
+
+
+# --- The reviewer's name across reloads (this machine alone) ---------------------------------
+
+REVIEWER_COOKIE = "faultline_reviewer"
+_REVIEWER_HANDED_KEY = "reviewer_cookie_handed"  # the name the browser's cookie holds, as far as we know
+# A constant script (only a random token varies, so it runs again for each new name): it copies the
+# sidebar's Reviewer field into a cookie, so the name itself never goes into the page's HTML.
+REVIEWER_SCRIPT = """<script>
+(() => {
+  const flag = "faultlineReviewer_%s";
+  for (const wait of [50, 200, 500, 1000, 2000]) {
+    setTimeout(() => {
+      const field = document.querySelector('[data-testid="stSidebar"] input[aria-label="Reviewer"]');
+      if (!field || window[flag]) return;
+      window[flag] = true;
+      const name = field.value.trim();
+      document.cookie = "%s=" + encodeURIComponent(name) + "; path=/; samesite=strict; max-age="
+                        + (name ? 31536000 : 0);
+    }, wait);
+  }
+})();
+</script>"""
+
+
+def browser_cookies() -> Mapping[str, str]:
+    """The cookies the browser sent when this session connected (AppTest sends none: tests patch this)."""
+    return st.context.cookies
+
+
+def remembered_reviewer() -> str:
+    """The reviewer's name this browser used here last (its cookie), so a reload or a new tab does not
+    drop it: a session starts with it. Untrusted like any typed name: tidied, and only ever shown as text."""
+    name = " ".join(unquote(browser_cookies().get(REVIEWER_COOKIE) or "").split())[:200]
+    st.session_state.setdefault(_REVIEWER_HANDED_KEY, name)
+    return name
+
+
+def remember_reviewer() -> None:
+    """Hand the browser the Reviewer field's name as a cookie whenever it changed (an empty name clears it)."""
+    name = reviewer_name()
+    if st.session_state.get(_REVIEWER_HANDED_KEY) == name:
+        return
+    st.session_state[_REVIEWER_HANDED_KEY] = name
+    st.html(REVIEWER_SCRIPT % (secrets.token_hex(8), REVIEWER_COOKIE), unsafe_allow_javascript=True)

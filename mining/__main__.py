@@ -465,18 +465,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         except CommandFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILED
+    Workspace.wait_report = report_wait
     try:
         workspace = Workspace.open(args.workspace)
+        with workspace.lease():  # the file is this command's until it ends (see mining.store)
+            return args.handler(workspace, args)
     except WorkspaceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_WORKSPACE
-    try:
-        return args.handler(workspace, args)
     except CommandFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         Workspace.close_all()
+
+
+def report_wait(seconds: float, reason: str) -> None:
+    """While another program has the workspace: say so on stderr, so a script's log tells why it paused."""
+    print(f"waiting for the workspace ({seconds:.0f} s so far): {reason}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ def list_records(workspace: Workspace, f: RecordFilter = RecordFilter(), page: i
     where, params = _where(f)
     sql = (f"SELECT {_SUMMARY_COLUMNS} FROM records{where}"
            " ORDER BY ts DESC NULLS LAST, record_id LIMIT ? OFFSET ?")
-    return workspace.cursor().sql(sql, params=params + _limit_offset(page, page_size)).pl()
+    return workspace.frame(sql, params + _limit_offset(page, page_size))
 
 
 def get_record(workspace: Workspace, key: str) -> dict[str, Any] | None:
@@ -170,7 +170,7 @@ def list_quarantine(workspace: Workspace, file: str | None = None, page: int = 1
     where, params = _quarantine_where(file)
     sql = (f"SELECT file, line, reason, raw, quarantined_at FROM quarantine{where}"
            " ORDER BY file, line, quarantined_at LIMIT ? OFFSET ?")
-    return workspace.cursor().sql(sql, params=params + _limit_offset(page, page_size)).pl()
+    return workspace.frame(sql, params + _limit_offset(page, page_size))
 
 
 def _quarantine_where(file: str | None) -> tuple[str, list[Any]]:

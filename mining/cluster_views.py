@@ -144,14 +144,14 @@ def map_points(workspace: Workspace, limit: int = 20_000, run_id: str | None = N
                                  "cluster_name": pl.String, "text": pl.String})
     if run_id is None:
         return empty
-    table = workspace.cursor().sql(f"""
+    table = workspace.frame(f"""
         SELECT m.record_id, m.x, m.y, m.cluster_id, coalesce(n.name, c.name) AS cluster_name,
                {_text_expression(workspace, run_id)} AS text
         FROM cluster_members m JOIN records r USING (record_id)
         LEFT JOIN clusters c ON c.run_id = m.run_id AND c.cluster_id = m.cluster_id
         LEFT JOIN cluster_names n ON n.cluster_id = m.cluster_id
         WHERE m.run_id = ? AND m.x IS NOT NULL
-        ORDER BY hash(m.record_id) LIMIT ?""", params=[run_id, limit]).pl()
+        ORDER BY hash(m.record_id) LIMIT ?""", [run_id, limit])
     return table if table.height else empty
 
 

@@ -497,8 +497,8 @@ def failure_rate_over_time(workspace: Workspace, bucket: Literal["day", "week"] 
     """Records, failures and the failure rate per UTC day or week (records with no time left out)."""
     if bucket not in ("day", "week"):
         raise ValueError(f"bucket must be 'day' or 'week', not {bucket!r}")
-    return workspace.cursor().sql(
+    return workspace.frame(
         f"""SELECT date_trunc('{bucket}', r.ts AT TIME ZONE 'UTC') AS period, count(*) AS records,
                    count(f.record_id) AS failures, count(f.record_id) / count(*) AS failure_rate
             FROM records r LEFT JOIN ({failures_sql()}) f USING (record_id)
-            WHERE r.ts IS NOT NULL GROUP BY period ORDER BY period""").pl()
+            WHERE r.ts IS NOT NULL GROUP BY period ORDER BY period""")

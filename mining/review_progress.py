@@ -21,7 +21,7 @@ def progress_by_cluster(workspace: Workspace) -> pl.DataFrame:
     """Per mode of the latest run (-1: unclustered, including failures no run has seen yet):
     cluster_id, cluster_name, failures, reviewed, hard_examples, remaining; biggest first."""
     run = latest_run(workspace)
-    return workspace.cursor().sql(f"""
+    return workspace.frame(f"""
         WITH fail AS (SELECT DISTINCT record_id FROM signals),
         cl AS (SELECT m.record_id, m.cluster_id, coalesce(n.name, c.name) AS cluster_name
                FROM cluster_members m LEFT JOIN clusters c ON c.run_id = m.run_id AND c.cluster_id = m.cluster_id
@@ -33,13 +33,13 @@ def progress_by_cluster(workspace: Workspace) -> pl.DataFrame:
                count(*) FILTER (WHERE s.verdict = 'hard_example') AS hard_examples,
                count(*) FILTER (WHERE NOT coalesce({_REVIEWED}, false)) AS remaining
         FROM fail LEFT JOIN cl USING (record_id) LEFT JOIN ({record_state_sql()}) s USING (record_id)
-        GROUP BY 1 ORDER BY failures DESC, cluster_id""", params={"run_id": run["run_id"] if run else None}).pl()
+        GROUP BY 1 ORDER BY failures DESC, cluster_id""", {"run_id": run["run_id"] if run else None})
 
 
 def progress_by_reviewer(workspace: Workspace) -> pl.DataFrame:
     """Per reviewer: reviewed (records judged), hard_examples, skipped, corrections written,
     open_claims (live claims not judged yet), last_change; most reviews first."""
-    return workspace.cursor().sql(f"""
+    return workspace.frame(f"""
         WITH s AS ({reviewer_state_sql()})
         SELECT reviewer,
                count(*) FILTER (WHERE verdict IS NOT NULL AND verdict <> '{NOT_A_REVIEW}') AS reviewed,
@@ -48,12 +48,12 @@ def progress_by_reviewer(workspace: Workspace) -> pl.DataFrame:
                count(*) FILTER (WHERE correction IS NOT NULL) AS corrections,
                (SELECT count(*) FROM claims c WHERE c.reviewer = s.reviewer AND c.expires_at > now()) AS open_claims,
                max(last_change) AS last_change
-        FROM s GROUP BY reviewer ORDER BY reviewed DESC, reviewer""").pl()
+        FROM s GROUP BY reviewer ORDER BY reviewed DESC, reviewer""")
 
 
 def reviews_per_day(workspace: Workspace) -> pl.DataFrame:
     """Per UTC day and reviewer: records given a verdict that day (undone ones not counted)."""
-    return workspace.cursor().sql(f"""
+    return workspace.frame(f"""
         SELECT CAST(event_at AT TIME ZONE 'UTC' AS DATE) AS day, reviewer, count(DISTINCT record_id) AS reviews
         FROM ({EFFECTIVE_SQL}) WHERE action = 'verdict' AND payload ->> '$.after' <> '{NOT_A_REVIEW}'
-        GROUP BY ALL ORDER BY day, reviewer""").pl()
+        GROUP BY ALL ORDER BY day, reviewer""")

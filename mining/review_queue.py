@@ -170,7 +170,7 @@ def queue_page(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: s
     """
     sql, params = _query(workspace, f, reviewer, at)
     params.update(limit=page_size, offset=(max(page, 1) - 1) * page_size)
-    return workspace.cursor().sql(f"SELECT {_SHOWN} FROM ({sql}) LIMIT $limit OFFSET $offset", params=params).pl()
+    return workspace.frame(f"SELECT {_SHOWN} FROM ({sql}) LIMIT $limit OFFSET $offset", params)
 
 
 def queue_count(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: str | None = None,
@@ -187,6 +187,16 @@ def queue_record_ids(workspace: Workspace, f: QueueFilter = QueueFilter(), revie
     params["limit"] = limit
     return [row[0] for row in workspace.cursor().execute(f"SELECT record_id FROM ({sql}) LIMIT $limit",
                                                          params).fetchall()]
+
+
+def in_queue(workspace: Workspace, record_id: str, f: QueueFilter = QueueFilter(), reviewer: str | None = None,
+             at: datetime | None = None) -> bool:
+    """Whether the queue `f` (as `reviewer` sees it) holds the record: when a reviewer changes the
+    filter, the Review page keeps the call under review only while the new queue still shows it."""
+    sql, params = _query(workspace, f, reviewer, at)
+    params["record_id"] = record_id
+    return workspace.cursor().execute(f"SELECT count(*) FROM ({sql}) WHERE record_id = $record_id",
+                                      params).fetchone()[0] > 0
 
 
 def next_record(workspace: Workspace, reviewer: str, f: QueueFilter = QueueFilter(state="todo"),

@@ -14,14 +14,24 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import polars as pl
+
+from mining.workspace_lock import YIELD_SECONDS, FileTurns, LockTimeout, WaitReport
 
 WORKSPACE_ENV = "FAULTLINE_WORKSPACE"
 MEMORY_ENV = "FAULTLINE_MEMORY_LIMIT"
+WAIT_ENV = "FAULTLINE_WAIT_SECONDS"
+DEFAULT_WAIT_SECONDS = 120.0
+# When another process waits, new work in this one holds back this long for the current work to
+# end and the file to be handed over; past that it goes ahead (a long job must not freeze the app).
+HANDOVER_PATIENCE = 2.0
 # DuckDB holds a transaction's new rows in memory until it commits, and by default lets itself use
 # 80% of the machine's RAM: a one-transaction ingest of a few million calls would take all of it.
 # With a cap it spills to <workspace>.tmp instead (a 1M-call ingest peaks at ~2.9 GB resident).
@@ -320,31 +330,66 @@ class WorkspaceError(Exception):
     """A workspace that cannot be opened or used, with a message meant for a person."""
 
 
-def _open_problem(path: Path, exc: Exception) -> str:
-    """Why a workspace did not open, in words; DuckDB's lock error is the common case."""
+def _open_problem(path: Path, exc: Exception) -> str | None:
+    """Why DuckDB did not open the file, in words; None for a lock held by another program,
+    which is worth waiting for rather than an error."""
     text = str(exc)
     if "lock" in text.lower():
-        holder = re.search(r"PID (\d+)", text)
-        who = f" (process {holder.group(1)})" if holder else ""
-        return (f"workspace {path} is open in another program{who}; close it there, "
-                "or give this command another --workspace")
+        return None
     return f"cannot open workspace {path}: {text}"
 
 
+def _foreign_holder(exc: Exception) -> str:
+    holder = re.search(r"PID (\d+)", str(exc))
+    return f"held by a program outside Faultline (process {holder.group(1)})" if holder else \
+        "held by a program outside Faultline"
+
+
+def wait_seconds() -> float:
+    """How long to wait for a turn on a busy workspace: $FAULTLINE_WAIT_SECONDS, else 120 s."""
+    try:
+        return max(float(os.environ.get(WAIT_ENV, DEFAULT_WAIT_SECONDS)), 0.0)
+    except ValueError:
+        return DEFAULT_WAIT_SECONDS
+
+
 class Workspace:
-    """One DuckDB workspace file, shared by every thread of this process."""
+    """One DuckDB workspace file, shared by every thread of this process, held in turns with others.
+
+    Callers take a `lease()` for a unit of work (a command, a page run); the file is open while any
+    thread of this process holds one, and closed soon after the last ends (at once when another
+    process waits: see mining.workspace_lock). A `cursor()` taken outside any lease holds one
+    itself for as long as the cursor object lives, which is what a test or a one-off read wants;
+    a relation made with `cursor().sql(...)` must be read while its cursor lives (`frame()` does).
+    """
 
     _open: dict[Path, "Workspace"] = {}
     _open_lock = threading.Lock()
+    # How long the file stays open after the last lease ends, unless another process waits: the
+    # many short leases of a busy app (or of a script's cursors) then do not reopen it each time.
+    linger_seconds = 1.0
+    # Told how long a wait has lasted and why, every few seconds (the CLI prints it).
+    wait_report: WaitReport | None = None
 
-    def __init__(self, path: Path, connection: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._connection = connection
         self.write_lock = threading.RLock()
+        self._turns = FileTurns(path)
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._state = threading.Condition()
+        self._holders = 0
+        self._acquiring = False
+        self._handing_over_since = 0.0
+        self._released_at = 0.0
+        self._idle_since = 0.0
+        self._closer: threading.Thread | None = None
+        self._generation = 0
+        self._local = threading.local()
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None) -> "Workspace":
-        """The process-wide workspace for `path`, created and migrated on first use."""
+    def open(cls, path: str | os.PathLike | None = None, report: WaitReport | None = None) -> "Workspace":
+        """The process-wide workspace for `path`, created and migrated on first use (waiting,
+        told to `report`, while another process has the file)."""
         resolved = Path(path).expanduser().resolve() if path else default_workspace_path().resolve()
         with cls._open_lock:
             existing = cls._open.get(resolved)
@@ -354,12 +399,11 @@ class Workspace:
                 raise WorkspaceError(f"{resolved} is a folder; a workspace is a .duckdb file")
             try:
                 resolved.parent.mkdir(parents=True, exist_ok=True)
-                connection = duckdb.connect(
-                    str(resolved), config={"memory_limit": os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_LIMIT)})
-            except (duckdb.Error, OSError) as exc:
-                raise WorkspaceError(_open_problem(resolved, exc)) from exc
-            workspace = cls(resolved, connection)
-            workspace._migrate()
+            except OSError as exc:
+                raise WorkspaceError(f"cannot open workspace {resolved}: {exc}") from exc
+            workspace = cls(resolved)
+            with workspace.lease(report):  # a workspace that cannot open says so now, not at first use
+                pass
             cls._open[resolved] = workspace
             return workspace
 
@@ -368,17 +412,167 @@ class Workspace:
         """Close every open workspace (tests, and the CLI before it exits)."""
         with cls._open_lock:
             for workspace in cls._open.values():
-                workspace._connection.close()
+                workspace._close_now()
             cls._open.clear()
 
+    # --- leases ---------------------------------------------------------------------------
+
+    @contextmanager
+    def lease(self, report: WaitReport | None = None) -> Iterator["Workspace"]:
+        """Hold the file for the block: wait (up to `wait_seconds()`) for another process's turn
+        to end, open the file if need be, and let it go when this process's last lease ends."""
+        self._take(report)
+        try:
+            yield self
+        finally:
+            self._give_back()
+
+    def _depth(self) -> int:
+        return getattr(self._local, "depth", 0)
+
+    def _take(self, report: WaitReport | None, implicit: bool = False) -> None:
+        """Count this thread in, opening the file when this process does not have it open.
+        An implicit lease (a cursor's) leaves the thread's depth alone: it ends with the cursor."""
+        if self._depth():  # nested in this thread's own lease: always granted
+            with self._state:
+                self._holders += 1
+            if not implicit:
+                self._local.depth += 1
+            return
+        deadline = time.monotonic() + wait_seconds()
+        must_open = False
+        with self._state:
+            while True:
+                handing_over = self._handing_over_since and time.monotonic() - self._handing_over_since
+                if self._connection is not None and self._turns.others_waiting() and (
+                        not self._holders or not handing_over or handing_over < HANDOVER_PATIENCE):
+                    if not self._holders:
+                        self._close_locked()  # idle: hand over now, then queue up like anyone
+                        continue
+                    if not self._handing_over_since:
+                        self._handing_over_since = time.monotonic()  # let current work end first
+                elif self._connection is not None:
+                    self._holders += 1  # the file is open here (or a hand-over takes too long)
+                    break
+                elif not self._acquiring:
+                    self._acquiring = must_open = True
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WorkspaceError(f"workspace {self.path} is busy: this program's other work "
+                                         f"held it for over {wait_seconds():.0f} s")
+                self._state.wait(min(remaining, 0.05))
+        if must_open:
+            self._open_file(deadline, report or Workspace.wait_report)
+        if not implicit:
+            self._local.depth = 1
+
+    def _open_file(self, deadline: float, report: WaitReport | None) -> None:
+        """Take the turn between processes, then open (and migrate) the DuckDB file."""
+        try:
+            if time.monotonic() - self._released_at < YIELD_SECONDS:
+                time.sleep(YIELD_SECONDS)  # just handed over: let the waiter have its turn first
+            connection: list[duckdb.DuckDBPyConnection] = []
+
+            def connect() -> str | None:
+                try:
+                    connection.append(duckdb.connect(str(self.path), config={
+                        "memory_limit": os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_LIMIT)}))
+                except (duckdb.Error, OSError) as exc:
+                    problem = _open_problem(self.path, exc)
+                    if problem:
+                        raise WorkspaceError(problem) from exc
+                    return _foreign_holder(exc)
+                return None
+
+            try:
+                self._turns.acquire(max(deadline - time.monotonic(), 0.0), report, connect)
+            except LockTimeout as exc:
+                raise WorkspaceError(f"workspace {self.path} is busy: {exc}; try again later, "
+                                     f"or allow a longer wait with ${WAIT_ENV}") from exc
+            try:
+                _migrate(connection[0], self.path)
+            except BaseException:
+                connection[0].close()
+                self._turns.release()
+                raise
+        except BaseException:
+            with self._state:
+                self._acquiring = False
+                self._state.notify_all()
+            raise
+        with self._state:
+            self._connection = connection[0]
+            self._holders += 1
+            self._acquiring = False
+            self._state.notify_all()
+
+    def _give_back(self, implicit: bool = False, generation: int | None = None) -> None:
+        if not implicit:
+            self._local.depth = self._depth() - 1
+        with self._state:
+            if generation is not None and generation != self._generation:
+                return  # a cursor from before close_all: its lease ended with the file
+            self._holders -= 1
+            if self._holders:
+                return
+            if not self.linger_seconds or self._turns.others_waiting():
+                self._close_locked()
+                return
+            self._idle_since = time.monotonic()
+            if self._closer is None or not self._closer.is_alive():
+                self._closer = threading.Thread(target=self._close_when_idle, daemon=True,
+                                                name=f"workspace-closer-{self.path.name}")
+                self._closer.start()
+            self._state.notify_all()
+
+    def _close_when_idle(self) -> None:
+        """Close the file once it has had no lease for `linger_seconds`, or at once when another
+        process waits for it; ends when the file is closed."""
+        with self._state:
+            while self._connection is not None:
+                idle = not self._holders and time.monotonic() - self._idle_since
+                if idle and (idle >= self.linger_seconds or self._turns.others_waiting()):
+                    self._close_locked()
+                    return
+                self._state.wait(0.02 if idle else 0.5)
+
+    def _close_locked(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+            self._turns.release()
+            self._released_at = time.monotonic()
+        self._handing_over_since = 0.0
+        self._state.notify_all()
+
+    def _close_now(self) -> None:
+        with self._state:
+            self._holders = 0
+            self._generation += 1
+            self._close_locked()
+        self._local = threading.local()
+
+    # --- working on the file ----------------------------------------------------------------
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for the calling thread; cheap, so take one per unit of work."""
-        return self._connection.cursor()
+        """A cursor for the calling thread, valid while its lease lasts; cheap, so take one per
+        unit of work. Outside any lease it takes one (see the class docstring)."""
+        leased = bool(self._depth())
+        if not leased:
+            self._take(None, implicit=True)
+        connection = self._connection
+        if connection is None:
+            raise WorkspaceError(f"workspace {self.path} was closed")
+        cursor = connection.cursor()
+        if not leased:
+            weakref.finalize(cursor, self._give_back, True, self._generation)
+        return cursor
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor inside one transaction: everything in the block lands, or nothing does."""
-        with self.write_lock:
+        with self.lease(), self.write_lock:
             cursor = self.cursor()
             cursor.execute("BEGIN TRANSACTION")
             try:
@@ -391,29 +585,45 @@ class Workspace:
             finally:
                 cursor.close()
 
+    def frame(self, sql: str, parameters: list | dict | None = None) -> pl.DataFrame:
+        """A query's result as a polars DataFrame, read while this call holds the file (a relation
+        from `cursor().sql()` would outlive its cursor's lease)."""
+        cursor = self.cursor()
+        try:
+            return cursor.sql(sql, params=parameters).pl()
+        finally:
+            cursor.close()
+
     def schema_version(self) -> int:
         row = self.cursor().execute("SELECT max(version) FROM schema_migrations").fetchone()
         return int(row[0] or 0)
 
-    def _migrate(self) -> None:
-        cursor = self.cursor()
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+
+def _migrate(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Bring the file's schema up to this version's, each migration in its own transaction.
+
+    Run at every opening: another process may have opened the file with an older or newer
+    Faultline since this one last had it."""
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+    )
+    applied = {row[0] for row in connection.execute("SELECT version FROM schema_migrations").fetchall()}
+    newer = [version for version in applied if version > SCHEMA_VERSION]
+    if newer:
+        raise WorkspaceError(
+            f"workspace {path} was written by a newer Faultline (schema {max(newer)}, "
+            f"this version knows {SCHEMA_VERSION}); upgrade Faultline to open it"
         )
-        applied = {row[0] for row in cursor.execute("SELECT version FROM schema_migrations").fetchall()}
-        newer = [version for version in applied if version > SCHEMA_VERSION]
-        if newer:
-            raise WorkspaceError(
-                f"workspace {self.path} was written by a newer Faultline (schema {max(newer)}, "
-                f"this version knows {SCHEMA_VERSION}); upgrade Faultline to open it"
-            )
-        for version, description, sql in MIGRATIONS:
-            if version in applied:
-                continue
-            with self.transaction() as tx:
-                tx.execute(sql)
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
-                    [version, description],
-                )
+    for version, description, sql in MIGRATIONS:
+        if version in applied:
+            continue
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            connection.execute(sql)
+            connection.execute("INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
+                               [version, description])
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")

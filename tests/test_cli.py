@@ -79,8 +79,11 @@ def test_every_command_has_help():
         assert result.returncode == 0 and "--workspace" in result.stdout
 
 
-def test_a_workspace_held_by_another_process_gets_a_clear_message(tmp_path):
+def test_a_workspace_held_by_a_program_outside_faultline_is_waited_for_then_named(tmp_path, monkeypatch):
+    """A DuckDB holder that does not take turns (the duckdb shell, an old Faultline): the command
+    waits for it, saying so, and gives up after $FAULTLINE_WAIT_SECONDS naming the process."""
     workspace = tmp_path / "held.duckdb"
+    monkeypatch.setenv("FAULTLINE_WAIT_SECONDS", "3")
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
          str(workspace)], stdout=subprocess.PIPE, text=True)
@@ -88,7 +91,10 @@ def test_a_workspace_held_by_another_process_gets_a_clear_message(tmp_path):
         assert holder.stdout.readline().strip() == "ready"
         result = cli("info", "-w", str(workspace))
         assert result.returncode == 3
-        assert "is open in another program" in result.stderr and result.stderr.count("\n") == 1
+        assert "waiting for the workspace" in result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: workspace") and "busy" in last
+        assert f"held by a program outside Faultline (process {holder.pid})" in last
     finally:
         holder.kill()
         holder.wait()

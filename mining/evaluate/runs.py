@@ -258,8 +258,8 @@ def run_scores(workspace: Workspace, name: str) -> dict[str, Any] | None:
 
 def run_items(workspace: Workspace, name: str) -> pl.DataFrame:
     """A run's judged items: id, record_id, verdict, reason, answer, cluster_id (the mode it was scored in)."""
-    return workspace.cursor().sql("""
+    return workspace.frame("""
         SELECT coalesce(r.source_id, e.record_id) AS id, e.record_id, e.verdict, e.reason, a.answer, e.cluster_id
         FROM eval_results e LEFT JOIN records r USING (record_id)
         LEFT JOIN eval_answers a ON a.run_name = e.run_name AND a.record_id = e.record_id
-        WHERE e.run_name = $name ORDER BY id""", params={"name": name}).pl()
+        WHERE e.run_name = $name ORDER BY id""", {"name": name})
