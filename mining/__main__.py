@@ -27,6 +27,7 @@ from mining.evaluate.cli import add_commands as add_evaluate_commands
 from mining.export.cli import add_commands as add_export_commands
 from mining.report.cli import add_commands as add_report_commands
 from mining.review_events import VERDICTS
+from mining.recovery import recover
 from mining.store import Workspace, WorkspaceError
 
 
@@ -469,6 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         workspace = Workspace.open(args.workspace)
         with workspace.lease():  # the file is this command's until it ends (see mining.store)
+            for note in recover(workspace):
+                print(f"note: {note}", file=sys.stderr)
             return args.handler(workspace, args)
     except WorkspaceError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -30,6 +30,7 @@ from mining.cluster_identity import ClusterShape, match_clusters
 from mining.cluster_labels import central_examples, distinct_name, labels_for
 from mining.detect import failures_sql
 from mining.embed import EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
+from mining.processes import this_process
 from mining.store import Workspace
 
 SCOPES = ("failures", "all")
@@ -125,9 +126,10 @@ def _record_facts(workspace: Workspace, record_ids: list[str], text: str) -> dic
 def _start_run(workspace: Workspace, run_id: str, settings: ClusterSettings, embedding: EmbeddingSettings) -> None:
     params = {**asdict(settings), "embedding": embedding.as_json()}
     with workspace.transaction() as cursor:
-        cursor.execute("""INSERT INTO cluster_runs (run_id, started_at, algorithm, model_id, scope, params, status)
-                          VALUES (?, now(), ?, ?, ?, ?, 'running')""",
-                       [run_id, settings.algorithm, embedding.model_id, settings.scope, json.dumps(params)])
+        cursor.execute("""INSERT INTO cluster_runs (run_id, started_at, algorithm, model_id, scope, params, status, owner)
+                          VALUES (?, now(), ?, ?, ?, ?, 'running', ?)""",
+                       [run_id, settings.algorithm, embedding.model_id, settings.scope, json.dumps(params),
+                        this_process()])
 
 
 def _fail_run(workspace: Workspace, run_id: str, message: str) -> None:

@@ -13,6 +13,7 @@ own parser reads it as one expression over the records table, with no subquery.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -422,7 +423,8 @@ def detect(workspace: Workspace) -> DetectionSummary:
 
     Why all records every time: a changed threshold or phrase list, or new records that move a
     model's latency percentile, change old records' signals too; a full run over 100k records takes
-    about half a second on two cores, far cheaper than tracking what changed.
+    about half a second on two cores, far cheaper than tracking what changed. The run's summary,
+    with the fingerprint of what it saw, commits with the signals: `signals_stale` compares it.
     """
     started = time.perf_counter()
     settings = signal_settings(workspace)
@@ -435,16 +437,39 @@ def detect(workspace: Workspace) -> DetectionSummary:
                 _insert_builtin(cursor, name, values)
         for rule in rules:
             _insert_rule(cursor, rule)
-    summary = current_summary(workspace)
-    summary.seconds = round(time.perf_counter() - started, 3)
-    set_setting(workspace, LAST_RUN_KEY, {**summary.as_json(), "at": datetime.now(timezone.utc).isoformat()})
+        summary = current_summary(workspace, cursor)
+        summary.seconds = round(time.perf_counter() - started, 3)
+        cursor.execute("INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?, ?, now())",
+                       [LAST_RUN_KEY, json.dumps({**summary.as_json(), "at": datetime.now(timezone.utc).isoformat(),
+                                                  "fingerprint": _fingerprint(cursor)})])
     return summary
 
 
-def current_summary(workspace: Workspace) -> DetectionSummary:
-    """What the stored signals say now, without re-running detection (seconds is None)."""
-    settings = signal_settings(workspace)
+def _fingerprint(cursor: duckdb.DuckDBPyConnection) -> str:
+    """What signals are computed from, in one value: the ingests that went in (each adds its
+    records in the transaction that logs it), the signal settings and the rules."""
+    ingests = cursor.execute("SELECT count(*) FROM ingests WHERE message IS NULL").fetchone()[0]
+    stored = cursor.execute("SELECT value FROM settings WHERE key = ?", [SETTINGS_KEY]).fetchone()
+    rules = cursor.execute("SELECT name, condition, enabled FROM signal_rules ORDER BY name").fetchall()
+    basis = json.dumps([ingests, stored[0] if stored else None, rules], default=str)
+    return hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+
+def signals_stale(workspace: Workspace) -> bool:
+    """Whether records, settings or rules changed since detection last ran to completion: e.g. an
+    ingest killed after its records committed and before detection ran."""
     cursor = workspace.cursor()
+    last = last_detection(workspace)
+    if last is None:
+        return cursor.execute("SELECT count(*) > 0 FROM records").fetchone()[0]
+    return last.get("fingerprint") != _fingerprint(cursor)
+
+
+def current_summary(workspace: Workspace, cursor: duckdb.DuckDBPyConnection | None = None) -> DetectionSummary:
+    """What the stored signals say now, without re-running detection (seconds is None); read
+    through `cursor` when given (inside detection's transaction)."""
+    settings = signal_settings(workspace)
+    cursor = cursor or workspace.cursor()
     stored = dict(cursor.execute("SELECT signal, count(*) FROM signals GROUP BY signal").fetchall())
     names = [name for name in SIGNALS if settings.is_enabled(name)]
     names += [rule.signal.name for rule in list_rules(workspace) if rule.enabled]

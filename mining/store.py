@@ -321,6 +321,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        6,
+        "who runs a clustering run, so a run whose process was killed can be marked failed",
+        """
+        ALTER TABLE cluster_runs ADD COLUMN owner VARCHAR;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

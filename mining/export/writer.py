@@ -27,8 +27,10 @@ from mining import __version__
 from mining.export.card import dataset_card
 from mining.export.files import WRITERS, row_hash, sha256_file
 from mining.export.golden import HOLDOUT
+from mining.export.partials import OWNER_FILE, PARTIAL_MARK, remove_abandoned_exports
 from mining.embed import Progress
 from mining.export.plan import ExportError, ExportPlan, ExportRequest, plan_export
+from mining.processes import this_process
 from mining.review_events import now_utc
 from mining.settings import get_setting
 from mining.store import Workspace
@@ -141,17 +143,20 @@ def write_export(workspace: Workspace, plan: ExportPlan, out_dir: str | Path) ->
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"cannot create {out_dir}: {exc.strerror or exc}") from exc
+    remove_abandoned_exports(out_dir)  # what an export killed half way left here
     with workspace.write_lock:
         version = _next_version(workspace, name, out_dir)
         folder = out_dir / f"{name}-v{version}"
-        staging = out_dir / f".{name}-v{version}.partial-{uuid.uuid4().hex[:8]}"
+        staging = out_dir / f".{name}-v{version}{PARTIAL_MARK}{uuid.uuid4().hex[:8]}"
         try:
             staging.mkdir()
+            (staging / OWNER_FILE).write_text(this_process(), encoding="utf-8")
             files = _kind_files(plan, staging)
             title = f"{name} v{version}"
             (staging / "README.md").write_text(dataset_card(plan, title, files, tag_names(workspace)), encoding="utf-8")
             manifest = _manifest(workspace, plan, name, version, files, staging)
             (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            (staging / OWNER_FILE).unlink()
             staging.rename(folder)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)

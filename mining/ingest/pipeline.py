@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import pyarrow as pa
 
-from mining.detect import detect
+from mining.detect import detect, signals_stale
 from mining.ingest import fastpath_openai
 from mining.ingest.containers import FileProblem, Row, RowReader, list_log_files
 from mining.ingest.record import RECORD_COLUMNS, BadRow, Record, SourceScore
@@ -131,7 +131,7 @@ def ingest_paths(
                 progress((index + fraction) / len(files), message)
 
         reports.append(ingest_file(workspace, path, format=format, mapping=mapping, progress=file_progress))
-    if any(report.rows_added or report.scores_read for report in reports):
+    if signals_stale(workspace):
         detect(workspace)  # new records (or scores) get their failure signals before anyone looks
     if progress:
         progress(1.0, f"done: {len(files)} file(s)")
