@@ -31,7 +31,7 @@ WAIT_ENV = "FAULTLINE_WAIT_SECONDS"
 DEFAULT_WAIT_SECONDS = 120.0
 # When another process waits, new work in this one holds back this long for the current work to
 # end and the file to be handed over; past that it goes ahead (a long job must not freeze the app).
-HANDOVER_PATIENCE = 2.0
+HANDOVER_PATIENCE = 15.0
 # DuckDB holds a transaction's new rows in memory until it commits, and by default lets itself use
 # 80% of the machine's RAM: a one-transaction ingest of a few million calls would take all of it.
 # With a cap it spills to <workspace>.tmp instead (a 1M-call ingest peaks at ~2.9 GB resident).
@@ -477,8 +477,6 @@ class Workspace:
     def _open_file(self, deadline: float, report: WaitReport | None) -> None:
         """Take the turn between processes, then open (and migrate) the DuckDB file."""
         try:
-            if time.monotonic() - self._released_at < YIELD_SECONDS:
-                time.sleep(YIELD_SECONDS)  # just handed over: let the waiter have its turn first
             connection: list[duckdb.DuckDBPyConnection] = []
 
             def connect() -> str | None:
@@ -493,7 +491,8 @@ class Workspace:
                 return None
 
             try:
-                self._turns.acquire(max(deadline - time.monotonic(), 0.0), report, connect)
+                self._turns.acquire(max(deadline - time.monotonic(), 0.0), report, connect,
+                                    defer_until=self._released_at + YIELD_SECONDS)
             except LockTimeout as exc:
                 raise WorkspaceError(f"workspace {self.path} is busy: {exc}; try again later, "
                                      f"or allow a longer wait with ${WAIT_ENV}") from exc

@@ -26,9 +26,9 @@ from typing import Callable
 
 # How often a waiting process retries, in seconds: small, since a turn is often a few milliseconds.
 POLL_SECONDS = 0.005
-# After handing the file to a waiter, the giving process waits this long before asking again, so
-# that the waiter (which polls every POLL_SECONDS) is the one that gets it.
-YIELD_SECONDS = 0.05
+# For this long after letting the file go, a process lets every process already waiting go first,
+# so that on a loaded machine a waiter slow to wake is not overtaken by the one that just left.
+YIELD_SECONDS = 1.0
 
 WaitReport = Callable[[float, str], None]
 
@@ -66,10 +66,12 @@ class FileTurns:
         return self._lock_file is not None
 
     def acquire(self, timeout: float, report: WaitReport | None = None,
-                ready: Callable[[], str | None] | None = None) -> float:
+                ready: Callable[[], str | None] | None = None, defer_until: float = 0.0) -> float:
         """Wait for the turn; the seconds waited. `ready()` may veto a turn (a program outside
-        Faultline still holding the DuckDB file): it returns why, and the wait goes on."""
+        Faultline still holding the DuckDB file): it returns why, and the wait goes on. Until the
+        monotonic time `defer_until`, a free turn is left to processes that were waiting already."""
         started = time.monotonic()
+        waiting_before = self.others_waiting() if defer_until > started else False
         queue = os.open(self.queue_path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(queue, fcntl.LOCK_SH)  # "someone is waiting", until we have the turn
         lock = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -81,6 +83,10 @@ class FileTurns:
                 except BlockingIOError:
                     reason = f"in use by {describe_holder(self._read_holder())}"
                 else:
+                    if waiting_before and time.monotonic() < defer_until and self._others_queued(queue):
+                        fcntl.flock(lock, fcntl.LOCK_UN)  # theirs first: they asked before we did
+                        time.sleep(POLL_SECONDS)
+                        continue
                     veto = ready() if ready else None
                     if veto is None:
                         break
@@ -107,6 +113,14 @@ class FileTurns:
         if self._lock_file is not None:
             os.close(self._lock_file)
             self._lock_file = None
+
+    def _others_queued(self, own_queue: int) -> bool:
+        """Whether a process other than this one holds the queue, while this one holds it too."""
+        fcntl.flock(own_queue, fcntl.LOCK_UN)
+        try:
+            return self.others_waiting()
+        finally:
+            fcntl.flock(own_queue, fcntl.LOCK_SH)
 
     def others_waiting(self) -> bool:
         """Whether another process waits for a turn: it holds the queue file shared."""
