@@ -391,6 +391,7 @@ class Workspace:
         self._idle_since = 0.0
         self._closer: threading.Thread | None = None
         self._generation = 0
+        self._cursor_leases: dict[int, int] = {}  # thread -> cursors alive that hold a lease
         self._local = threading.local()
 
     @classmethod
@@ -440,11 +441,14 @@ class Workspace:
     def _take(self, report: WaitReport | None, implicit: bool = False) -> None:
         """Count this thread in, opening the file when this process does not have it open.
         An implicit lease (a cursor's) leaves the thread's depth alone: it ends with the cursor."""
-        if self._depth():  # nested in this thread's own lease: always granted
+        thread = threading.get_ident()
+        if self._depth() or self._cursor_leases.get(thread):  # this thread holds it already: granted
             with self._state:
                 self._holders += 1
+                if implicit:
+                    self._cursor_leases[thread] = self._cursor_leases.get(thread, 0) + 1
             if not implicit:
-                self._local.depth += 1
+                self._local.depth = self._depth() + 1
             return
         deadline = time.monotonic() + wait_seconds()
         must_open = False
@@ -471,7 +475,10 @@ class Workspace:
                 self._state.wait(min(remaining, 0.05))
         if must_open:
             self._open_file(deadline, report or Workspace.wait_report)
-        if not implicit:
+        if implicit:
+            with self._state:
+                self._cursor_leases[thread] = self._cursor_leases.get(thread, 0) + 1
+        else:
             self._local.depth = 1
 
     def _open_file(self, deadline: float, report: WaitReport | None) -> None:
@@ -513,12 +520,18 @@ class Workspace:
             self._acquiring = False
             self._state.notify_all()
 
-    def _give_back(self, implicit: bool = False, generation: int | None = None) -> None:
+    def _give_back(self, implicit: bool = False, generation: int | None = None, thread: int | None = None) -> None:
         if not implicit:
             self._local.depth = self._depth() - 1
         with self._state:
             if generation is not None and generation != self._generation:
                 return  # a cursor from before close_all: its lease ended with the file
+            if thread is not None:
+                left = self._cursor_leases.get(thread, 0) - 1
+                if left > 0:
+                    self._cursor_leases[thread] = left
+                else:
+                    self._cursor_leases.pop(thread, None)
             self._holders -= 1
             if self._holders:
                 return
@@ -555,6 +568,7 @@ class Workspace:
     def _close_now(self) -> None:
         with self._state:
             self._holders = 0
+            self._cursor_leases.clear()
             self._generation += 1
             self._close_locked()
         self._local = threading.local()
@@ -572,7 +586,7 @@ class Workspace:
             raise WorkspaceError(f"workspace {self.path} was closed")
         cursor = connection.cursor()
         if not leased:
-            weakref.finalize(cursor, self._give_back, True, self._generation)
+            weakref.finalize(cursor, self._give_back, True, self._generation, threading.get_ident())
         return cursor
 
     @contextmanager

@@ -198,3 +198,26 @@ def test_threads_of_one_process_share_the_file_a_lease_at_a_time(workspace_file)
     assert workspace._connection is None  # let go after the linger, though nobody asked
     assert workspace.cursor().execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
     Workspace.close_all()
+
+
+def test_a_thread_holding_a_cursor_is_not_kept_waiting_by_its_own_hand_over(workspace_file):
+    """While a script waits, this process hands over once its work ends; a thread whose own cursor
+    still holds the file must not wait for itself (it would stall until the patience ran out)."""
+    workspace = Workspace.open(workspace_file)
+    cursor = workspace.cursor()  # holds the file while it lives
+    cursor.execute("SELECT 1").fetchall()
+    waiter = subprocess.Popen([sys.executable, "-m", "mining", "info", "-w", str(workspace_file)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)  # the script is queued by now
+        started = time.monotonic()
+        with workspace.transaction() as inner:
+            inner.execute("INSERT INTO quarantine VALUES ('i', 'f', 1, 'r', 'raw', now())")
+        assert time.monotonic() - started < 3
+        del cursor, inner
+        out, err = waiter.communicate(timeout=60)  # and the script gets its turn once the cursor is gone
+        assert waiter.returncode == 0, err
+    finally:
+        waiter.kill()
+        waiter.wait()
+        Workspace.close_all()
