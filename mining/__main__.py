@@ -45,9 +45,11 @@ def _print_reports(reports: list, as_json: bool) -> int:
                 f"{report.rows_present} already present, {report.rows_quarantined} quarantined"
                 + (f", {report.rows_skipped} skipped (not LLM calls)" if report.rows_skipped else "")
                 + (f", {report.scores_read} scores" if report.scores_read else "")
+                + (f", {report.rows_resolved} quarantined before and now resolved" if report.rows_resolved else "")
             )
             for sample in report.quarantine_samples[:5]:
-                print(f"  quarantined line {sample['line']}: {sample['reason']}")
+                where = f" line {sample['line']}" if sample["line"] is not None else ""  # None: the file's end
+                print(f"  quarantined{where}: {sample['reason']}")
             if report.rows_quarantined > 5:
                 print("  ... see all with the Ingest page or the quarantine table")
     failed = [report for report in reports if report.error]

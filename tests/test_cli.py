@@ -24,12 +24,14 @@ def test_ingest_then_info_json(tmp_path, fixtures):
     result = cli("ingest", str(fixtures / "openai_chat.jsonl"), str(fixtures / "broken_openai_chat.jsonl"),
                  "--workspace", str(workspace), "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "36 added" in result.stdout and "4 quarantined" in result.stdout
+    # the broken sample's 4 bad lines, and its req_00004, a different call under an id the first file holds
+    assert "36 added" in result.stdout and "5 quarantined" in result.stdout
     assert "quarantined line 2: not valid JSON" in result.stdout
+    assert "quarantined line 9: id 'req_00004' already holds a different call" in result.stdout
     info = cli("--workspace", str(workspace), "info", "--json")
     assert info.returncode == 0
     summary = json.loads(info.stdout)
-    assert (summary["records"], summary["quarantined"]) == (36, 4)
+    assert (summary["records"], summary["quarantined"]) == (36, 5)
     assert summary["by_format"] == {"openai": 36}
 
 

@@ -297,20 +297,27 @@ def test_a_failure_midway_leaves_the_workspace_unchanged(tmp_path, monkeypatch) 
 
     monkeypatch.setattr(fastpath_openai, "_ingest_block", failing)
     workspace = Workspace.open(tmp_path / "w.duckdb")
-    with pytest.raises(RuntimeError):
-        ingest_paths(workspace, [path])
+    report, = ingest_paths(workspace, [path])
+    first = sum(seen[:2]) + 1
+    assert report.error == f"{path}: RuntimeError: disk full (while reading lines {first}-{first + seen[2] - 1})"
     assert workspace.cursor().execute("SELECT count(*) FROM records").fetchone()[0] == 0
     Workspace.close_all()
 
 
 @pytest.mark.parametrize("data", [
     b"a\nb\n", b"a\nb", b"\xef\xbb\xbf a \r\n\r\n \t\nb\r\n", b"\n\n\n", b"x" * 10_000 + b"\n" + b"y\n",
-    b"ok\n\xff\xfe\nstill ok\n", b" \x0b\x0cz\x0c \n",
+    b"ok\n\xff\xfe\nstill ok\n", b" \x0b\x0cz\x0c \n", b"a\n\xef\xbb\xbf{b}\n \xef\xbb\xbf c\n\xef\xbb\xbf\n",
+    b"short\n" + b"L" * 300 + b"\r\nafter\n", b"L" * 301, b"M" * 100 + b"\n" + b"N" * 101 + b"\n",
 ])
 def test_lines_are_cut_as_the_row_reader_cuts_them(data: bytes) -> None:
-    expected = [(row.line, row.raw) for row in _jsonl_rows(io.BytesIO(data))]
+    """Stripping, byte-order marks mid-file (files joined end to end) and lines over the limit alike."""
+    limit = 100
+    expected = [(row.line, row.raw, row.error is not None and "longer than" in row.error)
+                for row in _jsonl_rows(io.BytesIO(data), limit)]
     found = []
-    for block in fastpath_openai.line_blocks(io.BytesIO(data), block_bytes=7):
-        found += list(zip(block.table["line"].to_pylist(), block.table["raw"].to_pylist()))
-        found += [(number, raw.decode("utf-8", "replace")) for number, raw in block.undecodable]
+    for block in fastpath_openai.line_blocks(io.BytesIO(data), block_bytes=7, limit=limit):
+        table = block.table
+        found += [(number, raw, False) for number, raw in zip(table["line"].to_pylist(), table["raw"].to_pylist())]
+        found += [(number, raw.decode("utf-8", "replace"), False) for number, raw in block.reference]
+        found += [(row.line, row.raw, True) for row in block.problems]
     assert sorted(found) == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 from pathlib import Path
@@ -97,19 +99,21 @@ def test_an_ingest_that_breaks_half_way_leaves_the_workspace_untouched(workspace
     calls = {"n": 0}
     real_flush = pipeline._flush
 
-    def flaky_flush(cursor, batch):
+    def flaky_flush(run, batch):
         calls["n"] += 1
         if calls["n"] == 2:
             raise OSError("disk full")
-        real_flush(cursor, batch)
+        real_flush(run, batch)
 
     monkeypatch.setattr(pipeline, "BATCH_ROWS", 10)
     monkeypatch.setattr(pipeline, "_flush", flaky_flush)
     monkeypatch.setattr(fastpath_openai, "ENABLED", False)  # the row-by-row path; test_fastpath covers the other
-    with pytest.raises(OSError):
-        ingest_file(workspace, fixtures / "openai_chat.jsonl")
+    report = ingest_file(workspace, fixtures / "openai_chat.jsonl")
+    assert report.error == f"{fixtures / 'openai_chat.jsonl'}: system error: disk full (while reading line 20)"
+    assert (report.rows_added, report.rows_quarantined) == (0, 0)
     assert count(workspace, "SELECT count(*) FROM records") == before
     assert count(workspace, "SELECT count(*) FROM records WHERE source_format = 'openai'") == 0
+    assert count(workspace, "SELECT count(*) FROM ingests WHERE message LIKE '%disk full%'") == 1
 
 
 def test_a_folder_with_mixed_shapes_ingests_each_file_in_its_shape(workspace, fixtures, tmp_path):
@@ -160,3 +164,117 @@ def test_re_ingesting_a_file_with_bad_lines_does_not_quarantine_them_twice(works
     second = ingest_paths(workspace, [fixtures / "broken_openai_chat.jsonl"])[0]
     assert first.rows_quarantined == second.rows_quarantined == 4
     assert count(workspace, "SELECT count(*) FROM quarantine") == 4
+
+
+# --- duplicate ids: the same call adds nothing, a different call under a held id is quarantined ----
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+def test_a_held_id_takes_the_same_call_again_and_quarantines_a_different_one(workspace, tmp_path, openai_line,
+                                                                            write_log, monkeypatch, fast):
+    monkeypatch.setattr(fastpath_openai, "ENABLED", fast)
+    call, other = openai_line("c-1", "Refund?", "Within 30 days."), openai_line("c-2", "Hello?", "Hi.")
+    first = ingest_file(workspace, write_log("first.jsonl", [call, other]))
+    again = tmp_path / "again.json"  # the same call, re-serialised: keys reordered, pretty-printed
+    again.write_text(json.dumps([dict(reversed(list(call.items())))], indent=4))
+    same = ingest_file(workspace, again)
+    changed = {**call, "response": {"choices": [{"message": {"role": "assistant", "content": "Within 90 days."}}]}}
+    conflict = ingest_file(workspace, write_log("later.jsonl", [other, changed]))
+    conflict_again = ingest_file(workspace, write_log("later.jsonl", [other, changed]))
+
+    assert (first.rows_added, same.rows_added, same.rows_present, same.rows_quarantined) == (2, 0, 1, 0)
+    assert (conflict.rows_added, conflict.rows_present, conflict.rows_quarantined) == (0, 1, 1)
+    assert (conflict_again.rows_added, conflict_again.rows_quarantined) == (0, 1)
+    line, reason, raw = workspace.cursor().execute("SELECT line, reason, raw FROM quarantine").fetchone()
+    assert (line, json.loads(raw)) == (2, changed)
+    assert reason.startswith("id 'c-1' already holds a different call (read from first.jsonl line 1)")
+    assert workspace.cursor().execute("SELECT response_text FROM records WHERE source_id = 'c-1'").fetchall() == [
+        ("Within 30 days.",)]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+def test_duplicate_ids_within_one_file(workspace, openai_line, write_log, monkeypatch, fast):
+    monkeypatch.setattr(fastpath_openai, "ENABLED", fast)
+    call = openai_line("c-1", "Refund?", "Within 30 days.")
+    changed = openai_line("c-1", "Refund?", "Never.")
+    report = ingest_file(workspace, write_log("log.jsonl", [call, call, changed, openai_line("c-2", "q", "a")]))
+    assert (report.rows_added, report.rows_present, report.rows_quarantined) == (2, 1, 1)
+    assert report.quarantine_samples[0]["line"] == 3
+    assert "id 'c-1' already holds a different call (read from log.jsonl line 1)" in report.quarantine_samples[0]["reason"]
+
+
+# --- a quarantined line that now reads is cleared --------------------------------------------------
+
+def _lines(openai_line, count: int) -> list[str]:
+    return [json.dumps(openai_line(f"c-{n}", f"question {n}", f"answer {n}")) for n in range(count)]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+def test_a_half_written_last_line_leaves_quarantine_once_the_line_is_complete(workspace, tmp_path, openai_line,
+                                                                             monkeypatch, fast):
+    monkeypatch.setattr(fastpath_openai, "ENABLED", fast)
+    lines = _lines(openai_line, 4)
+    path = tmp_path / "live.jsonl"
+    path.write_text("\n".join(lines[:2]) + "\nnot json, and it stays\n" + lines[3][:50])
+    first = ingest_file(workspace, path)
+    path.write_text("\n".join(lines[:2]) + "\nnot json, and it stays\n" + lines[3] + "\n")
+    second = ingest_file(workspace, path)
+    assert (first.rows_added, first.rows_quarantined) == (2, 2)
+    assert (second.rows_added, second.rows_present, second.rows_quarantined, second.rows_resolved) == (1, 2, 1, 1)
+    assert workspace.cursor().execute("SELECT line, raw FROM quarantine").fetchall() == [(3, "not json, and it stays")]
+    assert count(workspace, "SELECT count(*) FROM ingests WHERE rows_quarantined = 2") == 1  # the history keeps it
+
+
+def test_an_upload_of_the_completed_file_clears_the_earlier_upload_s_entry(workspace, tmp_path, openai_line):
+    """The app saves each upload in a folder of its own: the same file uploaded again has a new path."""
+    lines = _lines(openai_line, 3)
+    earlier, later, elsewhere = tmp_path / "u1" / "live.jsonl", tmp_path / "u2" / "live.jsonl", tmp_path / "o" / "x.jsonl"
+    for path in (earlier, later, elsewhere):
+        path.parent.mkdir()
+    earlier.write_text(lines[0] + "\n" + lines[1] + "\n" + lines[2][:50])
+    elsewhere.write_text(lines[0] + "\n" + lines[1] + "\n" + lines[2][:50])  # another file's entry stays
+    later.write_text("\n".join(lines) + "\n")
+    ingest_paths(workspace, [earlier, elsewhere])
+    report = ingest_file(workspace, later)
+    assert (report.rows_added, report.rows_resolved) == (1, 1)
+    assert workspace.cursor().execute("SELECT file, line FROM quarantine").fetchall() == [(str(elsewhere), 3)]
+
+
+# --- the rest of a file after a broken item, other delimiters ---------------------------------------
+
+def test_a_json_array_with_a_cut_item_keeps_the_items_after_it(workspace, tmp_path, fixtures):
+    """As reported: item 11 cut short, and the 25 items after it were counted nowhere."""
+    items = (fixtures / "openai_chat.jsonl").read_text().splitlines()
+    items[10] = items[10][:120]
+    path = tmp_path / "calls.json"
+    path.write_text("[\n" + ",\n".join(items) + "\n]\n")
+    report = ingest_file(workspace, path)
+    assert (report.rows_read, report.rows_added, report.rows_quarantined) == (36, 35, 1)
+    assert report.quarantine_samples[0]["line"] == 12 and "JSON syntax error" in report.quarantine_samples[0]["reason"]
+    assert count(workspace, "SELECT count(*) FROM records WHERE source_id = 'req_00035'") == 1
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_a_csv_written_with_another_delimiter_is_read_with_the_mapping(workspace, tmp_path, fixtures, delimiter):
+    text = (fixtures / "generic_support_log.csv").read_text()
+    rows = list(csv.reader(io.StringIO(text)))
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter).writerows(rows)
+    path = tmp_path / "support.csv"
+    path.write_text(out.getvalue())
+    mapping = ColumnMapping.parse(["input=question", "output=bot_answer", "time=when", "feedback=stars",
+                                   "feedback_scale=rating", "day_first=true"])
+    report = ingest_file(workspace, path, format="generic", mapping=mapping)
+    assert (report.error, report.rows_added, report.rows_quarantined) == (None, 36, 0)
+    assert count(workspace, "SELECT count(*) FROM records WHERE feedback_score = 0.0") == count_stars(rows, "1")
+
+
+def count_stars(rows: list[list[str]], stars: str) -> int:
+    return sum(1 for row in rows[1:] if row[rows[0].index("stars")] == stars)
+
+
+def test_a_json_log_whose_majority_is_a_known_shape_is_never_previewed_as_generic(tmp_path, fixtures):
+    lines = (fixtures / "openai_chat.jsonl").read_text().splitlines()
+    foreign = [json.dumps({"question": f"q{n}", "answer": "a", "when": "2026-11-09"}) for n in range(10)]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(foreign + lines) + "\n")  # the odd lines first: the majority still decides
+    assert preview_file(path).format == "openai"

@@ -113,6 +113,9 @@ def show_report(report: IngestReport) -> None:
             ("Quarantined", report.rows_quarantined), ("Skipped", report.rows_skipped),
         ]):
             column.metric(label, f"{value:,}")
+        if report.rows_resolved:
+            st.text(f"{report.rows_resolved:,} line(s) of this file quarantined before now read, or are gone: "
+                    "cleared from the Quarantine page")
         if report.quarantine_samples:
             st.text("Quarantined lines (the first 20; all are on the Quarantine page)")
             st.dataframe(pl.DataFrame(report.quarantine_samples, schema={"line": pl.Int64, "reason": pl.String,

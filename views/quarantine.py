@@ -16,6 +16,8 @@ if not access_ui.lead_only("ingest"):  # not in a reviewer's navigation; a secon
     st.stop()
 workspace = ui.current_workspace()
 st.title("Quarantine")
+st.caption("A line leaves this list when its file is ingested again and the line now reads (or is gone). "
+           "A different call under an id already held stays here until someone decides.")
 by_file = workspace_summary(workspace)["quarantine_by_file"]
 if not by_file:
     st.info("No quarantined lines: every line ingested so far could be read.")

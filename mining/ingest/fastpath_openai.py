@@ -9,37 +9,44 @@ one Arrow string column, and DuckDB's JSON functions extract and rebuild every c
 the reference gives: the line is a plain JSON object with the usual keys and types (the `eligible`
 column of `_PARSE` says which).
 Every other line (content given as parts, the Responses API, unusual types, invalid JSON or UTF-8,
-no id...) goes through the reference parser, so quarantine reasons and records are the same either
-way. JSON columns are written in Python's `json.dumps` layout; values SQL cannot lay out exactly
-(nested objects such as tool schemas) are converted by Python once per distinct value.
+no id, values out of range, nesting deeper than Python reads, lines over SQL_LINE_BYTES, which DuckDB's
+JSON functions would need ten times over in memory...) goes through the reference parser, so
+quarantine reasons and records are the same either way. Lines are cut as the row reader cuts them,
+byte-order marks and the line limit included. JSON columns are written in Python's `json.dumps`
+layout; values SQL cannot lay out exactly (nested objects such as tool schemas) are converted by
+Python once per distinct value.
 
-Rows are deduplicated and moved into `records` block by block, inside the caller's transaction, so
-Python's memory stays flat (DuckDB's is capped by the workspace's memory limit, see store.py) and the
-first occurrence of a record id wins, as in the reference path.
+Each block's records go to mining.ingest.commit, as the reference path's batches do, inside the
+caller's transaction, so Python's memory stays flat (DuckDB's is capped by the workspace's memory
+limit, see store.py) and duplicates are settled the same way: the first call under an id wins, the
+same call again is already present, a different one is quarantined.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
 
-from mining.ingest.containers import FileProblem, Row, RowReader, jsonl_row, zlib_error
-from mining.ingest.record import _THUMBS, RECORD_COLUMNS, Record
+from mining.ingest.commit import commit_records
+from mining.ingest.containers import (BOM, RAW_SAMPLE_BYTES, FileProblem, Row, RowReader, jsonl_row, max_line_bytes,
+                                      oversize_row, truncation_row)
+from mining.ingest.record import _THUMBS, RECORD_COLUMNS
 
 if TYPE_CHECKING:
-    from mining.ingest.pipeline import IngestReport, Progress
+    from mining.ingest.pipeline import FileRun
     from mining.ingest.shapes import Shape
 
 BLOCK_BYTES = 64 << 20  # large blocks: each costs one planning of the SQL below (~30 ms)
 SCAN_BATCH_ROWS = 8192  # Arrow batch size: DuckDB hands batches to its threads, so a block uses all cores
 LAYOUT_CACHE = 100_000  # distinct compact JSON values whose Python layout is remembered
-_BOM = b"\xef\xbb\xbf"
+SQL_LINE_BYTES = 1 << 20  # longer lines go to the reference: DuckDB's JSON functions need ~10x a line's size
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True  # what bytes.strip() removes
 
@@ -58,36 +65,65 @@ def applies(shape: "Shape", reader: RowReader) -> bool:
 class LineBlock:
     """The non-blank lines of one block of the file, stripped as the row reader strips them."""
 
-    table: pa.Table  # line (int64), raw (string): the lines that are valid UTF-8
-    undecodable: list[tuple[int, bytes]] = field(default_factory=list)  # the others, for the reference
+    table: pa.Table  # line (int64), raw (string): the lines SQL reads
+    reference: list[tuple[int, bytes]] = field(default_factory=list)  # not UTF-8, or long: for the reference
+    problems: list[Row] = field(default_factory=list)  # lines over the line limit, reported unread
 
     @property
     def rows(self) -> int:
-        return self.table.num_rows + len(self.undecodable)
+        return self.table.num_rows + len(self.reference) + len(self.problems)
+
+    @property
+    def last_line(self) -> int | None:
+        """The number of the block's last non-blank line."""
+        numbers = [self.table["line"][-1].as_py()] if self.table.num_rows else []
+        numbers += [number for number, _ in self.reference[-1:]] + [row.line for row in self.problems[-1:]]
+        return max(numbers, default=None)
 
 
-def line_blocks(binary: IO[bytes], block_bytes: int = BLOCK_BYTES) -> Iterator[LineBlock]:
-    """Blocks of whole lines, numbered like the row reader numbers them (blank lines count)."""
+def line_blocks(binary: IO[bytes], block_bytes: int = BLOCK_BYTES, limit: int | None = None) -> Iterator[LineBlock]:
+    """Blocks of whole lines, numbered like the row reader numbers them (blank lines count).
+
+    A line longer than `limit` (the row reader's `max_line_bytes()`) comes out as a problem row, read
+    past without being held, as the row reader does.
+    """
+    limit = limit or max_line_bytes()
     carry = b""
     first = 1
     while True:
         chunk = binary.read(block_bytes)
         if not chunk:
             if carry:
-                yield _block(carry, first)[0]
+                yield _block(carry, first, limit)[0]
             return
         cut = chunk.rfind(b"\n") + 1
         if cut == 0:  # no line ends in this chunk: keep reading until one does
             carry += chunk
+            if len(carry) > limit:
+                problem, carry = _skip_long_line(binary, carry, first, block_bytes, limit)
+                first += 1
+                yield LineBlock(_batched({"line": pa.array([], pa.int64()), "raw": pa.array([], pa.string())}),
+                                problems=[problem])
             continue
         segment = chunk if cut == len(chunk) and not carry else carry + chunk[:cut]
         carry = chunk[cut:]
-        block, lines = _block(segment, first)
+        block, lines = _block(segment, first, limit)
         first += lines
         yield block
 
 
-def _block(segment: bytes, first: int) -> tuple[LineBlock, int]:
+def _skip_long_line(binary: IO[bytes], head: bytes, number: int, block_bytes: int, limit: int) -> tuple[Row, bytes]:
+    """Read past a line over the limit: its problem row, and the bytes after it."""
+    size = len(head)
+    while chunk := binary.read(block_bytes):
+        end = chunk.find(b"\n")
+        if end >= 0:
+            return oversize_row(number, head, size + end, limit), chunk[end + 1:]
+        size += len(chunk)
+    return oversize_row(number, head, size, limit), b""
+
+
+def _block(segment: bytes, first: int, limit: int) -> tuple[LineBlock, int]:
     """The block's lines and how many lines (blank ones included) the segment holds."""
     raw = np.frombuffer(segment, dtype=np.uint8)
     ends = np.flatnonzero(raw == 10)
@@ -98,14 +134,24 @@ def _block(segment: bytes, first: int) -> tuple[LineBlock, int]:
     starts[1:] = ends[:-1] + 1
     count = len(ends)
     numbers = np.arange(first, first + count, dtype=np.int64)
-    untouched = not (first == 1 and segment.startswith(_BOM))
-    if not untouched:
-        starts[0] += len(_BOM)
-    untouched &= _strip(raw, starts, ends)
-    kept = ends > starts
+    sizes = ends - starts
+    problems = [oversize_row(int(numbers[index]), segment[starts[index]:starts[index] + RAW_SAMPLE_BYTES],
+                             int(sizes[index]), limit) for index in np.flatnonzero(sizes > limit)]
+    untouched = _strip(raw, starts, ends)
+    marked = _with_bom(raw, starts, ends)
+    if marked.size:  # a byte-order mark opens the line: strip it, then the spaces after it
+        starts[marked] += len(BOM)
+        _strip(raw, starts, ends)
+        untouched = False
+    kept = (ends > starts) & (sizes <= limit)
     if not kept.all():
         untouched = False
         starts, ends, numbers = starts[kept], ends[kept], numbers[kept]
+    long = ends - starts > SQL_LINE_BYTES
+    reference = [(int(numbers[index]), segment[starts[index]:ends[index]]) for index in np.flatnonzero(long)]
+    if reference:
+        untouched = False
+        starts, ends, numbers = starts[~long], ends[~long], numbers[~long]
     lengths = ends - starts
     offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
@@ -114,8 +160,22 @@ def _block(segment: bytes, first: int) -> tuple[LineBlock, int]:
     try:
         strings.validate(full=True)
     except pa.ArrowInvalid:  # some line is not UTF-8: sort the lines one by one (rare)
-        return _block_by_line(segment, starts, ends, numbers), count
-    return LineBlock(_batched({"line": pa.array(numbers), "raw": strings})), count
+        block = _block_by_line(segment, starts, ends, numbers)
+    else:
+        block = LineBlock(_batched({"line": pa.array(numbers), "raw": strings}))
+    block.reference = sorted(block.reference + reference)
+    block.problems = problems
+    return block, count
+
+
+def _with_bom(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The lines whose first bytes are a UTF-8 byte-order mark (see containers.strip_line)."""
+    open_lines = np.flatnonzero(ends - starts >= len(BOM))
+    heads = starts[open_lines]
+    marked = np.ones(len(open_lines), dtype=bool)
+    for offset, byte in enumerate(BOM):
+        marked &= raw[heads + offset] == byte
+    return open_lines[marked]
 
 
 def _strip(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
@@ -437,33 +497,25 @@ SELECT line, raw,
 FROM laid_out
 """
 
-# The records of one block: the lines SQL mapped plus those the reference parsed. Only the first line
-# of each record id is kept (`fp_later` lists the others), and none already in the workspace, from an
-# earlier ingest or an earlier block.
-_LATER_DUPLICATES = """
-CREATE OR REPLACE TEMP TABLE fp_later AS
-SELECT line FROM (SELECT record_id, line FROM fp_parsed WHERE eligible
-                  UNION ALL SELECT record_id, source_line FROM fp_reference)
-QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY line) > 1
-"""
-
-_INSERT = """
-INSERT INTO records
-SELECT * FROM (
-SELECT record_id, source_id, 'openai', $file, line, $ingest_id, trace_id, NULL, session_id, user_id, ts, model,
-       input_messages, cluster_text, response_text, tool_calls, coalesce(tools_py, tools_map.py),
-       coalesce(request_params_py, params_map.py), finish_reason, status, coalesce(error_s, error_py, error_map.py),
-       latency_ms, input_tokens, output_tokens, total_tokens, NULL, feedback_score, feedback_comment, feedback,
-       NULL, coalesce(metadata_py, metadata_map.py), raw
+# The records of one block, as a batch for mining.ingest.commit: the lines SQL mapped plus those the
+# reference parsed, in line order (`seq`). Made per block: it reads the block's registered tables.
+_ROWS = """
+CREATE OR REPLACE TEMP VIEW fp_rows AS
+SELECT record_id, source_id, 'openai' AS source_format, {file} AS source_file, line AS source_line,
+       {ingest_id} AS ingest_id, trace_id, NULL AS parent_id, session_id, user_id, ts, model,
+       input_messages, cluster_text, response_text, tool_calls, coalesce(tools_py, tools_map.py) AS tools,
+       coalesce(request_params_py, params_map.py) AS request_params, finish_reason, status,
+       coalesce(error_s, error_py, error_map.py) AS error, latency_ms, input_tokens, output_tokens, total_tokens,
+       NULL AS token_note, feedback_score, feedback_comment, feedback, NULL AS expected_output,
+       coalesce(metadata_py, metadata_map.py) AS metadata, raw, line AS seq
 FROM fp_parsed
 LEFT JOIN fp_json AS tools_map ON tools_map.c = tools_c AND tools_py IS NULL
 LEFT JOIN fp_json AS params_map ON params_map.c = request_params_c AND request_params_py IS NULL
 LEFT JOIN fp_json AS error_map ON error_map.c = error_c AND error_py IS NULL
 LEFT JOIN fp_json AS metadata_map ON metadata_map.c = metadata_c AND metadata_py IS NULL
-WHERE eligible AND line NOT IN (SELECT line FROM fp_later)
+WHERE eligible
 UNION ALL
-SELECT * FROM fp_reference WHERE source_line NOT IN (SELECT line FROM fp_later)
-) WHERE record_id NOT IN (SELECT record_id FROM records)
+SELECT * FROM fp_reference
 """
 
 _NEEDS_PYTHON = """
@@ -482,43 +534,41 @@ SELECT DISTINCT c FROM (
 class _Run:
     """What one file's fast ingest carries from block to block."""
 
-    cursor: Any
-    shape: "Shape"
-    reader: RowReader
-    report: "IngestReport"
-    parse_row: Callable[..., Iterator[Any]]
+    file: "FileRun"
+    row_outcomes: Callable[..., Iterator[Any]]
     schema: pa.Schema
-    flush_quarantine: Callable[..., None]
     source_file: str
     layouts: dict[str, str] = field(default_factory=dict)  # compact JSON -> Python's layout
-    staged: int = 0
-    started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
-def stage_and_commit(cursor, shape: "Shape", reader: RowReader, report: "IngestReport",
-                     progress: "Progress | None") -> None:
-    """Read the file block by block into `records`, in the caller's transaction; fills `report`."""
-    from mining.ingest import pipeline  # the reference parser and the record schema live there
+def stage_and_commit(file: "FileRun") -> None:
+    """Read the file block by block into `records`, in the caller's transaction; fills its report."""
+    from mining.ingest import pipeline  # the reference parser and the batch schema live there
 
-    run = _Run(cursor, shape, reader, report, pipeline._parse_row, pipeline._RECORD_SCHEMA,
-               pipeline._flush_quarantine, reader.path.name)
+    run = _Run(file, pipeline.row_outcomes, pipeline.BATCH_SCHEMA, file.reader.path.name)
+    cursor, reader, report = file.cursor, file.reader, file.report
     for statement in _MACROS.strip().split(";\n"):
         cursor.execute(statement)
+    last_line = None
     try:
         with reader.open_binary() as binary:
-            for block in _read_ahead(line_blocks(binary, BLOCK_BYTES)):
+            for block in _read_ahead(line_blocks(binary, BLOCK_BYTES, reader.limit)):
+                last_line = block.last_line or last_line
+                file.position.lines = _span(block)
                 _ingest_block(run, block)
-                if progress:
-                    progress(reader.fraction_done(), f"{reader.path.name}: {report.rows_read:,} rows")
+                if file.progress:
+                    file.progress(reader.fraction_done(), f"{reader.path.name}: {report.rows_read:,} rows")
+    except gzip.BadGzipFile as exc:  # an OSError: caught first, it would read "cannot read"
+        raise FileProblem(f"{reader.path}: damaged gzip file: {exc}") from exc
     except OSError as exc:
         raise FileProblem(f"{reader.path}: cannot read: {exc.strerror or exc}") from exc
-    except (EOFError, zlib_error()) as exc:
+    except zlib.error as exc:
         raise FileProblem(f"{reader.path}: damaged gzip file: {exc}") from exc
-    report.rows_added = cursor.execute(
-        "SELECT count(*) FROM records WHERE ingest_id = ?", [report.ingest_id]).fetchone()[0]
-    report.rows_present = run.staged - report.rows_added
+    if reader.truncated:
+        report.rows_read += 1
+        _quarantine(run, [truncation_row(last_line)])
     cursor.execute("DROP TABLE IF EXISTS fp_parsed")
-    cursor.execute("DROP TABLE IF EXISTS fp_later")
+    cursor.execute("DROP VIEW IF EXISTS fp_rows")
 
 
 def _read_ahead(blocks: Iterator[LineBlock]) -> Iterator[LineBlock]:
@@ -531,51 +581,86 @@ def _read_ahead(blocks: Iterator[LineBlock]) -> Iterator[LineBlock]:
 
 
 def _ingest_block(run: _Run, block: LineBlock) -> None:
-    cursor = run.cursor
-    run.report.rows_read += block.rows
+    file = run.file
+    cursor = file.cursor
+    file.report.rows_read += block.rows
     cursor.register("fp_block", block.table)
     cursor.execute(_PARSE)
     cursor.unregister("fp_block")
-    eligible = cursor.execute("SELECT count(*) FROM fp_parsed WHERE eligible").fetchone()[0]
-    reference = _reference_rows(run, block)
-    run.staged += eligible + reference.num_rows
-    cursor.register("fp_json", _layouts(run))
-    cursor.register("fp_reference", reference)
-    cursor.execute(_LATER_DUPLICATES)
-    cursor.execute(_INSERT, {"file": run.source_file, "ingest_id": run.report.ingest_id})
+    cursor.register("fp_json", _layouts(run))  # first: it may hand lines to the reference
+    cursor.register("fp_reference", _reference_rows(run, block))
+    cursor.execute(_ROWS.format(file=_literal(run.source_file), ingest_id=_literal(file.report.ingest_id)))
+    added, present = commit_records(cursor, "fp_rows", file.problems)
+    file.report.rows_added += added
+    file.report.rows_present += present
     cursor.unregister("fp_json")
     cursor.unregister("fp_reference")
 
 
+def _span(block: LineBlock) -> str:
+    """The block's lines, for a message: "lines 1-52000"."""
+    firsts = [number for number, _ in block.reference[:1]] + [row.line for row in block.problems[:1]]
+    if block.table.num_rows:
+        firsts.append(block.table["line"][0].as_py())
+    return f"lines {min(firsts)}-{block.last_line}" if firsts else ""
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (the view cannot take parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _reference_rows(run: _Run, block: LineBlock) -> pa.Table:
-    """Lines SQL does not map, parsed by the reference shape: records as a table, the rest quarantined."""
-    leftovers = run.cursor.execute("SELECT line, raw FROM fp_parsed WHERE NOT eligible").fetchall()
-    lines = sorted([(number, text.encode("utf-8")) for number, text in leftovers] + block.undecodable)
+    """Lines SQL does not map, parsed by the reference shape: records as a batch, the rest quarantined."""
+    file = run.file
+    leftovers = file.cursor.execute("SELECT line, raw FROM fp_parsed WHERE NOT eligible").fetchall()
+    lines = sorted([(number, text.encode("utf-8")) for number, text in leftovers] + block.reference)
     records: list[dict[str, Any]] = []
-    quarantined: list[tuple] = []
-    path = str(run.reader.path.resolve())
     for number, raw in lines:
         row: Row = jsonl_row(number, raw)
-        for item in run.parse_row(run.shape, row, run.report):
-            if isinstance(item, Record):
-                item.raw = item.raw or row.raw
-                records.append(item.as_row(run.source_file, row.line, run.report.ingest_id))
+        for item in run.row_outcomes(file.shape, row, file.report, run.source_file):
+            if isinstance(item, dict):
+                records.append({**item, "seq": row.line})
             else:
-                quarantined.append((run.report.ingest_id, path, row.line, item, row.raw, run.started))
-    run.flush_quarantine(run.cursor, quarantined, run.report)
+                file.problems.add(row.line, str(item), item.raw or row.raw)
+    _quarantine(run, block.problems)
     return pa.Table.from_pylist(records, schema=run.schema)
 
 
+def _quarantine(run: _Run, rows: list[Row]) -> None:
+    """Rows the reader already found bad (over the line limit, the end of a truncated gzip file)."""
+    for row in rows:
+        run.file.problems.add(row.line, row.error or "", row.raw)
+
+
+_TO_REFERENCE = """
+UPDATE fp_parsed SET eligible = false
+WHERE eligible AND (list_contains($1, tools_c) OR list_contains($1, request_params_c)
+                    OR list_contains($1, error_c) OR list_contains($1, metadata_c))
+"""
+
+
 def _layouts(run: _Run) -> pa.Table:
-    """Python's json.dumps layout for the compact JSON values SQL could not lay out itself."""
-    needed = [row[0] for row in run.cursor.execute(_NEEDS_PYTHON).fetchall()]
+    """Python's json.dumps layout for the compact JSON values SQL could not lay out itself.
+
+    A value nested too deeply for Python (DuckDB reads any depth) sends its lines to the reference,
+    which quarantines them as the row-by-row path does.
+    """
+    needed = [row[0] for row in run.file.cursor.execute(_NEEDS_PYTHON).fetchall()]
     if len(run.layouts) > LAYOUT_CACHE:
         run.layouts.clear()
+    too_deep = []
     for compact in needed:
         if compact not in run.layouts:
-            run.layouts[compact] = json.dumps(json.loads(compact), ensure_ascii=False)
+            try:
+                run.layouts[compact] = json.dumps(json.loads(compact), ensure_ascii=False)
+            except RecursionError:
+                too_deep.append(compact)
+    if too_deep:
+        run.file.cursor.execute(_TO_REFERENCE, [too_deep]).fetchall()  # read whole: DuckDB refuses `register` on a half-read result
+        needed = [compact for compact in needed if compact in run.layouts]
     return pa.table({"c": pa.array(needed, pa.string()),
                      "py": pa.array([run.layouts[compact] for compact in needed], pa.string())})
 
 
-assert len(RECORD_COLUMNS) == 32  # _INSERT lists the 32 columns of `records` in table order
+assert len(RECORD_COLUMNS) == 32  # _ROWS lists the 32 columns of `records` in table order

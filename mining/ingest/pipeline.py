@@ -1,33 +1,44 @@
 """Ingest: files in, canonical records out, in one transaction per file.
 
 Why one transaction per file: an ingest that stops half way (a crash, a full disk, a file that
-turns out not to be a log) must leave the workspace exactly as it was. Rows are staged in a
-temporary table in batches, so memory stays flat however large the file, then moved into
-`records` with an anti-join on the stable record id, which is what makes re-ingesting idempotent.
+turns out not to be a log) must leave the workspace exactly as it was. Rows are parsed and moved
+into `records` in batches, so memory stays flat however large the file; what is new, already
+present or a conflicting duplicate is decided in mining.ingest.commit, and bad lines are kept (and
+later resolved) by mining.ingest.quarantine.
+
+Why every file on its own: one bad file must not cost the others. Whatever goes wrong with a file
+(it is not a log, a value is nested too deep to read, the workspace refuses a row, memory runs out)
+becomes that file's `report.error`, naming the file and the line being read, and the next file is
+read. A bad line is never a bad file: it is quarantined and the file's other lines go in.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import duckdb
 import pyarrow as pa
 
-from mining.detect import detect, signals_stale
+from mining.detect import detect
 from mining.ingest import fastpath_openai
-from mining.ingest.containers import FileProblem, Row, RowReader, list_log_files
+from mining.ingest.commit import commit_records, commit_scores
+from mining.ingest.containers import NESTED_TOO_DEEP, FileProblem, Row, RowReader, list_log_files
+from mining.ingest.quarantine import Quarantine
 from mining.ingest.record import RECORD_COLUMNS, BadRow, Record, SourceScore
 from mining.ingest.scores import apply_source_scores
-from mining.ingest.shapes import Shape, detect_shape, make_shape
+from mining.ingest.shapes import Shape, detect_shape, foreign_shape, make_shape
 from mining.ingest.shapes.generic import ColumnMapping, GenericTableShape
 from mining.store import Workspace
 
-SNIFF_ROWS = 50
+# What detection reads: enough lines that the file's majority, not its first odd lines, decides.
+SNIFF_ROWS = 1000
+SNIFF_CHARS = 8 << 20
 BATCH_ROWS = 5000
 
 Progress = Callable[[float, str], None]
@@ -46,6 +57,7 @@ class IngestReport:
     rows_quarantined: int = 0
     rows_skipped: int = 0
     scores_read: int = 0
+    rows_resolved: int = 0  # lines of this file quarantined before that now read (or are gone)
     error: str | None = None
     quarantine_samples: list[dict[str, Any]] = field(default_factory=list)
 
@@ -70,6 +82,26 @@ class FilePreview:
     problems: list[str]
 
 
+@dataclass
+class Position:
+    """Where reading a file has got to: the line or lines being read, for the message if it fails there."""
+
+    lines: str = ""
+
+
+@dataclass
+class FileRun:
+    """One file's ingest in progress: what both ingest paths need."""
+
+    cursor: Any
+    shape: Shape
+    reader: RowReader
+    report: IngestReport
+    problems: Quarantine
+    progress: Progress | None
+    position: Position
+
+
 _RECORD_SCHEMA = pa.schema([
     ("record_id", pa.string()), ("source_id", pa.string()), ("source_format", pa.string()),
     ("source_file", pa.string()), ("source_line", pa.int64()), ("ingest_id", pa.string()),
@@ -84,18 +116,26 @@ _RECORD_SCHEMA = pa.schema([
     ("metadata", pa.string()), ("raw", pa.string()),
 ])
 assert _RECORD_SCHEMA.names == RECORD_COLUMNS
+BATCH_SCHEMA = _RECORD_SCHEMA.append(pa.field("seq", pa.int64()))  # a batch for mining.ingest.commit
+_SCORE_SCHEMA = pa.schema([
+    ("score_id", pa.string()), ("source_format", pa.string()), ("trace_id", pa.string()),
+    ("observation_id", pa.string()), ("item", pa.string()), ("ingest_id", pa.string()),
+    ("seq", pa.int64()), ("line", pa.int64()), ("raw", pa.string()),
+])
 
 
 def preview_file(path: Path, format: str | None = None, mapping: ColumnMapping | None = None) -> FilePreview:
     """Sniff a file: container, detected shape, columns and the suggested mapping for tables."""
     reader = RowReader(path)
-    head = list(islice(iter(reader), SNIFF_ROWS))
+    head = _first_rows(reader)
     sample = [row.value for row in head if row.error is None]
     unreadable = [row for row in head if row.error]
-    columns = sorted({key for value in sample if isinstance(value, dict) for key in value})
     name = format or detect_shape(sample)
     if name is None and reader.container in ("csv", "tsv", "parquet"):
         name = "generic"
+    if name == "generic":  # a stray line of a known log must not pick the columns (it is quarantined)
+        sample = [value for value in sample if foreign_shape(GenericTableShape(), value) is None]
+    columns = sorted({key for value in sample if isinstance(value, dict) for key in value})
     problems: list[str] = []
     chosen_mapping = None
     if name is None:
@@ -103,7 +143,7 @@ def preview_file(path: Path, format: str | None = None, mapping: ColumnMapping |
             problems.append("Faultline does not recognise the shape of these rows; "
                             "pick a format, or 'generic' and map the columns")
         elif unreadable:
-            problems.append(f"not a log Faultline can read: line {unreadable[0].line}: {unreadable[0].error}")
+            problems.append(f"not a log Faultline can read: {_where(unreadable[0].line)}{unreadable[0].error}")
         else:
             problems.append("the file holds no rows")
     elif name == "generic":
@@ -115,6 +155,27 @@ def preview_file(path: Path, format: str | None = None, mapping: ColumnMapping |
     return FilePreview(str(path), reader.container, name, columns, chosen_mapping, sample[:5], problems)
 
 
+def _first_rows(reader: RowReader) -> list[Row]:
+    """The rows detection looks at: the first SNIFF_ROWS, or fewer when they are long."""
+    rows: list[Row] = []
+    size = 0
+    stream = iter(reader)
+    try:
+        for row in stream:
+            rows.append(row)
+            size += len(row.raw)
+            if len(rows) >= SNIFF_ROWS or size >= SNIFF_CHARS:
+                break
+    finally:
+        stream.close()  # the file is closed now, not whenever the generator is collected
+    return rows
+
+
+def _where(line: int | None) -> str:
+    """`line N: ` for a message, or nothing for a problem that is not on a line (a cut gzip file)."""
+    return f"line {line}: " if line is not None else ""
+
+
 def ingest_paths(
     workspace: Workspace,
     paths: list[Path | str],
@@ -122,8 +183,12 @@ def ingest_paths(
     mapping: ColumnMapping | None = None,
     progress: Progress | None = None,
 ) -> list[IngestReport]:
-    """Ingest files and folders; one report per file, each file in its own transaction."""
-    files = list_log_files([Path(p) for p in paths])
+    """Ingest files and folders; one report per file, each file in its own transaction.
+
+    Every file is its own unit: a path that does not exist, or a file that cannot be read or breaks
+    half way, gets a report with `error` set (see `ingest_file`) and the files after it are read.
+    """
+    files = [file for path in paths for file in _log_files(Path(path))]
     reports = []
     for index, path in enumerate(files):
         def file_progress(fraction: float, message: str, index: int = index) -> None:
@@ -131,11 +196,19 @@ def ingest_paths(
                 progress((index + fraction) / len(files), message)
 
         reports.append(ingest_file(workspace, path, format=format, mapping=mapping, progress=file_progress))
-    if signals_stale(workspace):
+    if any(report.rows_added or report.scores_read for report in reports):
         detect(workspace)  # new records (or scores) get their failure signals before anyone looks
     if progress:
         progress(1.0, f"done: {len(files)} file(s)")
     return reports
+
+
+def _log_files(path: Path) -> list[Path]:
+    """The log files at a path; a path that does not exist is kept, for `ingest_file` to report."""
+    try:
+        return list_log_files([path])
+    except FileProblem:
+        return [path]
 
 
 def ingest_file(
@@ -145,146 +218,184 @@ def ingest_file(
     mapping: ColumnMapping | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Ingest one file. Problems with the whole file come back in `report.error`, never raised."""
-    report = IngestReport(file=str(path.resolve()), format=format, ingest_id=uuid.uuid4().hex[:16])
+    """Ingest one file. Whatever goes wrong with the file comes back in `report.error`, never raised."""
+    report = IngestReport(file=str(path.absolute()), format=format, ingest_id=uuid.uuid4().hex[:16])
     started = datetime.now(timezone.utc)
+    position = Position()
     try:
-        if not path.is_file():
-            raise FileProblem(f"{path}: no such file")
-        if path.stat().st_size == 0:
-            raise FileProblem(f"{path}: the file is empty")
-        preview = preview_file(path, format, mapping)
-        if preview.problems:
-            raise FileProblem(f"{path}: " + "; ".join(preview.problems))
-        report.format = preview.format
-        shape = make_shape(preview.format, preview.mapping)
-        with workspace.transaction() as cursor:
-            _stage_and_commit(cursor, shape, RowReader(path), report, progress)
-            if report.rows_added + report.rows_present + report.scores_read + report.rows_skipped == 0:
-                raise FileProblem(
-                    f"{path}: no row could be read as {preview.format}; "
-                    f"first problem: {report.quarantine_samples[0]['reason'] if report.quarantine_samples else 'no rows'}"
-                )
-            apply_source_scores(cursor, report.ingest_id)
-            _log_ingest(cursor, report, started, preview.mapping)
-    except (FileProblem, ValueError) as exc:
-        report.error = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-        report.rows_added = report.rows_present = 0
+        report.file = str(path.resolve())
+        _ingest(workspace, path, format, mapping, progress, report, started, position)
+    except Exception as exc:  # every failure here is this one file's (see the module docstring)
+        report.error = _file_error(path, exc, position.lines)
+        report.rows_added = report.rows_present = report.rows_quarantined = report.rows_resolved = 0
+        report.quarantine_samples = []  # the transaction was rolled back: none of them was kept
         _log_failed_ingest(workspace, report, started)
     return report
 
 
-def _stage_and_commit(cursor, shape: Shape, reader: RowReader, report: IngestReport,
-                      progress: Progress | None) -> None:
-    if fastpath_openai.applies(shape, reader):  # same records, mapped in SQL: see the module
-        fastpath_openai.stage_and_commit(cursor, shape, reader, report, progress)
+def _ingest(workspace: Workspace, path: Path, format: str | None, mapping: ColumnMapping | None,
+            progress: Progress | None, report: IngestReport, started: datetime, position: Position) -> None:
+    """The work of `ingest_file`: raises whatever stops the file; the file's transaction is rolled back."""
+    if not path.is_file():
+        raise FileProblem(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise FileProblem(f"{path}: the file is empty")
+    preview = preview_file(path, format, mapping)
+    if preview.problems:
+        raise FileProblem(f"{path}: " + "; ".join(preview.problems))
+    report.format = preview.format
+    shape = make_shape(preview.format, preview.mapping)
+    with workspace.transaction() as cursor:
+        reader = RowReader(path)
+        problems = Quarantine(cursor, report, report.file)
+        run = FileRun(cursor, shape, reader, report, problems, progress, position)
+        _stage_and_commit(run)
+        read = report.rows_added + report.rows_present + report.scores_read + report.rows_skipped
+        if read + run.problems.conflicts == 0:
+            first = report.quarantine_samples[0] if report.quarantine_samples else None
+            raise FileProblem(f"{path}: no row could be read as {preview.format}; first problem: "
+                              + (f"{_where(first['line'])}{first['reason']}" if first else "no rows"))
+        report.rows_resolved = run.problems.settle(report.ingest_id, path.name)
+        apply_source_scores(cursor, report.ingest_id)
+        _log_ingest(cursor, report, started, preview.mapping)
+
+
+def _file_error(path: Path, exc: Exception, lines: str) -> str:
+    """One line for a person: the file, the line being read when it failed, and what went wrong."""
+    problem = _describe(exc)
+    text = problem if str(path) in problem else f"{path}: {problem}"
+    if lines and not isinstance(exc, FileProblem):
+        text += f" (while reading {lines})"
+    return re.sub(r"\s*\n\s*", " ", text)
+
+
+def _describe(exc: Exception) -> str:
+    """What went wrong, in words a person can act on (Python's own say "maximum recursion depth")."""
+    if isinstance(exc, RecursionError):
+        return NESTED_TOO_DEEP
+    if isinstance(exc, MemoryError):
+        return "ran out of memory reading it"
+    if isinstance(exc, duckdb.Error):
+        return f"the workspace could not store it ({(str(exc).strip().splitlines() or [type(exc).__name__])[0]})"
+    if isinstance(exc, (FileProblem, ValueError)):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"system error: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _stage_and_commit(run: FileRun) -> None:
+    """Read every row, commit records and scores in batches; bad rows go to the run's quarantine."""
+    if fastpath_openai.applies(run.shape, run.reader):  # same records, mapped in SQL: see the module
+        fastpath_openai.stage_and_commit(run)
         return
-    cursor.execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT * FROM records LIMIT 0")
-    cursor.execute(
-        "CREATE OR REPLACE TEMP TABLE staged_scores (score_id VARCHAR, source_format VARCHAR, trace_id VARCHAR,"
-        " observation_id VARCHAR, item JSON, ingest_id VARCHAR)"
-    )
     batch: list[dict[str, Any]] = []
-    quarantined: list[tuple] = []
-    scores: list[tuple] = []
-    source_file = reader.path.name
-    now = datetime.now(timezone.utc)
-    for count, row in enumerate(reader, start=1):
-        report.rows_read += 1
-        for item in _parse_row(shape, row, report):
-            if isinstance(item, SourceScore):
-                scores.append((item.score_id, item.source_format, item.trace_id, item.observation_id,
-                               json.dumps(item.item.as_json(), ensure_ascii=False, default=str), report.ingest_id))
-            elif isinstance(item, Record):
-                if not item.raw:
-                    item.raw = row.raw
-                batch.append(item.as_row(source_file, row.line, report.ingest_id))
+    scores: list[dict[str, Any]] = []
+    source_file = run.reader.path.name
+    for count, row in enumerate(run.reader, start=1):
+        run.report.rows_read += 1
+        if row.line is not None:
+            run.position.lines = f"line {row.line}"
+        for item in row_outcomes(run.shape, row, run.report, source_file):
+            if isinstance(item, dict):
+                batch.append({**item, "seq": len(batch)})
+            elif isinstance(item, SourceScore):
+                scores.append(_score_row(item, row, len(scores), run.report.ingest_id))
             else:
-                quarantined.append((report.ingest_id, str(reader.path.resolve()), row.line, str(item),
-                                    getattr(item, "raw", None) or row.raw, now))
+                run.problems.add(row.line, str(item), item.raw or row.raw)
         if len(batch) >= BATCH_ROWS:
-            _flush(cursor, batch)
-        if len(quarantined) >= BATCH_ROWS:
-            _flush_quarantine(cursor, quarantined, report)
-        if count % 2000 == 0 and progress:
-            progress(reader.fraction_done(), f"{reader.path.name}: {count:,} rows")
-    _flush(cursor, batch)
-    _flush_quarantine(cursor, quarantined, report)
-    report.scores_read = len(scores)
-    if scores:
-        cursor.executemany("INSERT INTO staged_scores VALUES (?, ?, ?, ?, ?, ?)", scores)
-        cursor.execute(
-            "INSERT INTO source_scores SELECT DISTINCT ON (score_id) * FROM staged_scores"
-            " WHERE score_id NOT IN (SELECT score_id FROM source_scores)"
-        )
-    staged = cursor.execute("SELECT count(*) FROM staged").fetchone()[0]
-    cursor.execute(
-        "INSERT INTO records SELECT * EXCLUDE (rn) FROM ("
-        " SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY source_line) AS rn FROM staged)"
-        " WHERE rn = 1 AND record_id NOT IN (SELECT record_id FROM records)"
-    )
-    report.rows_added = cursor.execute(
-        "SELECT count(*) FROM records WHERE ingest_id = ?", [report.ingest_id]).fetchone()[0]
-    report.rows_present = staged - report.rows_added
-    cursor.execute("DROP TABLE staged")
-    cursor.execute("DROP TABLE staged_scores")
+            _flush(run, batch)
+        if len(scores) >= BATCH_ROWS:
+            _flush_scores(run, scores)
+        if count % 2000 == 0 and run.progress:
+            run.progress(run.reader.fraction_done(), f"{run.reader.path.name}: {count:,} rows")
+    _flush(run, batch)
+    _flush_scores(run, scores)
 
 
-def _parse_row(shape: Shape, row: Row, report: IngestReport) -> Iterator[Record | SourceScore | BadRow | str]:
-    """The row's records and scores; a string or a BadRow is a reason to quarantine."""
+def row_outcomes(shape: Shape, row: Row, report: IngestReport,
+                 source_file: str) -> Iterator[dict[str, Any] | SourceScore | BadRow]:
+    """What one row becomes: `records` rows (dicts), scores, and BadRows to quarantine.
+
+    Shared with the vectorised path, so a line is judged the same whichever path reads it.
+    """
+    for item in _parse_row(shape, row, report):
+        yield _record_row(item, row, source_file, report.ingest_id) if isinstance(item, Record) else item
+
+
+def _parse_row(shape: Shape, row: Row, report: IngestReport) -> Iterator[Record | SourceScore | BadRow]:
+    """The row's records and scores; a BadRow is a reason to quarantine (its `raw`, or the row's)."""
     if row.error:
-        report.rows_quarantined += 1
-        yield row.error
+        yield BadRow(row.error)
         return
     try:
         items = list(shape.parse(row.value))
     except BadRow as exc:
-        report.rows_quarantined += 1
-        yield str(exc)
+        yield _foreign(shape, row.value) or exc
         return
-    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
-        report.rows_quarantined += 1
-        yield f"unexpected structure for {shape.name} ({type(exc).__name__}: {exc})"
+    except RecursionError:
+        yield BadRow(NESTED_TOO_DEEP)
+        return
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError, OverflowError) as exc:
+        yield _foreign(shape, row.value) or BadRow(f"unexpected structure for {shape.name} ({type(exc).__name__}: {exc})")
+        return
+    if any(isinstance(item, Record) for item in items) and (foreign := _foreign(shape, row.value)):
+        yield foreign
         return
     if not items:
         report.rows_skipped += 1
         return
-    report.rows_quarantined += sum(1 for item in items if isinstance(item, BadRow))
     yield from items
 
 
-def _flush(cursor, batch: list[dict[str, Any]]) -> None:
+def _foreign(shape: Shape, value: Any) -> BadRow | None:
+    """Why a line of another known log is not read in this file's shape (see `foreign_shape`)."""
+    other = foreign_shape(shape, value)
+    if other is None:
+        return None
+    return BadRow(f"this line belongs to another log: it looks like {other.label}, not {shape.label}; it is left "
+                  f"out rather than read as the wrong kind of call (ingest it from a file of its own)")
+
+
+def _record_row(record: Record, row: Row, source_file: str, ingest_id: str) -> dict[str, Any] | BadRow:
+    """The `records` row of a parsed record, or why it cannot be stored (a number out of range...)."""
+    record.raw = record.raw or row.raw
+    try:
+        return record.as_row(source_file, row.line, ingest_id)
+    except BadRow as exc:
+        return exc
+    except RecursionError:
+        return BadRow(NESTED_TOO_DEEP)
+
+
+def _score_row(score: SourceScore, row: Row, seq: int, ingest_id: str) -> dict[str, Any]:
+    """A score as a batch row for mining.ingest.commit, with the line it came from for quarantine."""
+    return {"score_id": score.score_id, "source_format": score.source_format, "trace_id": score.trace_id,
+            "observation_id": score.observation_id, "ingest_id": ingest_id, "seq": seq, "line": row.line,
+            "item": json.dumps(score.item.as_json(), ensure_ascii=False, default=str), "raw": row.raw}
+
+
+def _flush(run: FileRun, batch: list[dict[str, Any]]) -> None:
+    """Commit a batch of records (see mining.ingest.commit)."""
     if not batch:
         return
-    cursor.register("record_batch", pa.Table.from_pylist(batch, schema=_RECORD_SCHEMA))
-    cursor.execute("INSERT INTO staged SELECT * FROM record_batch")
-    cursor.unregister("record_batch")
+    run.cursor.register("record_batch", pa.Table.from_pylist(batch, schema=BATCH_SCHEMA))
+    added, present = commit_records(run.cursor, "record_batch", run.problems)
+    run.cursor.unregister("record_batch")
+    run.report.rows_added += added
+    run.report.rows_present += present
     batch.clear()
 
 
-_QUARANTINE_SCHEMA = pa.schema([
-    ("ingest_id", pa.string()), ("file", pa.string()), ("line", pa.int64()), ("reason", pa.string()),
-    ("raw", pa.string()), ("quarantined_at", pa.timestamp("us", tz="UTC")),
-])
-
-
-def _flush_quarantine(cursor, quarantined: list[tuple], report: IngestReport) -> None:
-    """Keep the bad lines; a line already quarantined by an earlier ingest of the file is not kept twice."""
-    if not quarantined:
+def _flush_scores(run: FileRun, scores: list[dict[str, Any]]) -> None:
+    """Commit a batch of scores (see mining.ingest.commit)."""
+    if not scores:
         return
-    columns = list(zip(*quarantined))
-    cursor.register("bad_lines", pa.Table.from_arrays(
-        [pa.array(column, type=field.type) for column, field in zip(columns, _QUARANTINE_SCHEMA)],
-        schema=_QUARANTINE_SCHEMA))
-    cursor.execute(
-        "INSERT INTO quarantine SELECT * FROM bad_lines b WHERE NOT EXISTS ("
-        " SELECT 1 FROM quarantine q WHERE q.file = b.file AND q.line IS NOT DISTINCT FROM b.line"
-        " AND q.reason = b.reason AND q.raw IS NOT DISTINCT FROM b.raw)"
-    )
-    cursor.unregister("bad_lines")
-    room = 20 - len(report.quarantine_samples)
-    report.quarantine_samples += [{"line": q[2], "reason": q[3], "raw": q[4][:500]} for q in quarantined[:room]]
-    quarantined.clear()
+    run.cursor.register("score_batch", pa.Table.from_pylist(scores, schema=_SCORE_SCHEMA))
+    commit_scores(run.cursor, "score_batch", run.problems)
+    run.cursor.unregister("score_batch")
+    run.report.scores_read += len(scores)
+    scores.clear()
 
 
 def _log_ingest(cursor, report: IngestReport, started: datetime, mapping: ColumnMapping | None) -> None:
@@ -297,10 +408,14 @@ def _log_ingest(cursor, report: IngestReport, started: datetime, mapping: Column
 
 
 def _log_failed_ingest(workspace: Workspace, report: IngestReport, started: datetime) -> None:
-    """A failed file is logged too, so the ingest history says what happened to every file."""
-    with workspace.transaction() as cursor:
-        cursor.execute(
-            "INSERT INTO ingests (ingest_id, file, format, started_at, finished_at, message)"
-            " VALUES (?, ?, ?, ?, now(), ?)",
-            [report.ingest_id, report.file, report.format, started, report.error],
-        )
+    """A failed file is logged too, so the ingest history says what happened to every file; when
+    even that fails (the disk is full), the report says so."""
+    try:
+        with workspace.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO ingests (ingest_id, file, format, started_at, finished_at, message)"
+                " VALUES (?, ?, ?, ?, now(), ?)",
+                [report.ingest_id, report.file, report.format, started, report.error],
+            )
+    except Exception as exc:  # the file's own error is the one to report
+        report.error += f"; the ingest log could not record it either ({_describe(exc)})"

@@ -121,7 +121,9 @@ class Record:
         return "\n".join(comments) if comments else None
 
     def as_row(self, source_file: str, source_line: int | None, ingest_id: str) -> dict[str, Any]:
-        """The `records` row for this record, JSON columns serialised."""
+        """The `records` row for this record, JSON columns serialised.
+
+        Raises BadRow when a value cannot be stored as it is (see `_check_storable`)."""
         if self.total_tokens is None and self.input_tokens is not None and self.output_tokens is not None:
             self.total_tokens = self.input_tokens + self.output_tokens
         row = {
@@ -144,7 +146,51 @@ class Record:
         for column in JSON_COLUMNS:
             if row[column] is not None:
                 row[column] = json.dumps(row[column], ensure_ascii=False, default=str)
+        _check_storable(row)
         return row
+
+
+BIGINT_RANGE = range(-(1 << 63), 1 << 63)
+
+
+def _check_storable(row: dict[str, Any]) -> None:
+    """Refuse, naming the field, a value the workspace cannot hold exactly.
+
+    Why refuse rather than fix: a count beyond DuckDB's BIGINT or text holding half of a UTF-16
+    surrogate pair (a lone `\\ud83d`, usually an emoji cut in two) would make the whole batch fail
+    to insert. Clamping or replacing the value would store something the source never said, so the
+    line is quarantined instead, with its raw text, and every other line is stored.
+    """
+    for column, value in row.items():
+        if isinstance(value, int) and not isinstance(value, bool) and value not in BIGINT_RANGE:
+            raise BadRow(f"{column} {_short(value)} is out of range: the largest number Faultline stores "
+                         f"is {BIGINT_RANGE.stop - 1}")
+        if isinstance(value, str) and not value.isascii():
+            _check_text(column, value)
+
+
+def _check_text(column: str, text: str) -> None:
+    """BadRow when the text cannot be written as UTF-8, saying what is in it and where."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        context = text[max(exc.start - 20, 0):exc.start + 20].encode("utf-8", "backslashreplace").decode()
+        raise BadRow(f"{column} holds {text[exc.start].encode('utf-8', 'backslashreplace').decode()}, half of a "
+                     f"UTF-16 surrogate pair, which is not text (an emoji cut in two?), near {context!r}") from None
+
+
+def _short(number: int | str) -> str:
+    """A number for a message, its digits elided past 40."""
+    digits = str(number)
+    return digits if len(digits) <= 40 else f"{digits[:12]}...({len(digits)} digits)"
+
+
+def storable_text(text: str | None) -> str | None:
+    """Text as it can be stored: a lone surrogate shown as its escape (`\\ud83d`), for quarantine
+    reasons and raw lines, which must be kept whatever they hold."""
+    if text is None or text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass
@@ -247,18 +293,37 @@ def _number(value: Any) -> float | int | None:
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, str) and _NUMERIC.match(value.strip()):
-        return float(value)
-    raise BadRow(f"expected a number, got {value!r}")
+        text = value.strip()
+        if "." in text:
+            return float(text)
+        try:
+            return int(text)  # exact: a long count must not turn into a nearby float
+        except ValueError:
+            raise BadRow(f"the number {_short(text)} has more digits than Faultline reads") from None
+    raise BadRow(f"expected a number, got {_shown(value)}")
 
 
 def as_int(value: Any) -> int | None:
+    """A whole number (a float is cut to its integer part); BadRow for infinity and NaN."""
     number = _number(value)
+    if isinstance(number, float) and not math.isfinite(number):
+        raise BadRow(f"expected a whole number, got {value!r}")
     return None if number is None else int(number)
 
 
 def as_float(value: Any) -> float | None:
+    """A float; BadRow for an integer too large for one (more than about 308 digits)."""
     number = _number(value)
-    return None if number is None else float(number)
+    try:
+        return None if number is None else float(number)
+    except OverflowError:
+        raise BadRow(f"the number {_short(number)} is too large to store") from None
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: its repr, cut short when long."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
 def as_str(value: Any) -> str | None:
@@ -285,16 +350,19 @@ def parse_time(value: Any, day_first: bool | None = None) -> datetime | None:
     if isinstance(value, bool):
         raise BadRow(f"timestamp {value!r} is not a time")
     if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMERIC.match(value.strip())):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise BadRow(f"timestamp {_short(value)} is out of range") from None
         if not math.isfinite(number) or number <= 0:
-            raise BadRow(f"timestamp {value!r} is not a time")
+            raise BadRow(f"timestamp {_shown(value)} is not a time")
         for divisor in (1, 1e3, 1e6, 1e9):  # seconds, ms, µs, ns: pick the one landing after 1990
             seconds = number / divisor
             if seconds < 4102444800:  # 2100-01-01
                 return datetime.fromtimestamp(seconds, tz=timezone.utc)
-        raise BadRow(f"timestamp {value!r} is out of range")
+        raise BadRow(f"timestamp {_shown(value)} is out of range")
     if not isinstance(value, str):
-        raise BadRow(f"timestamp {value!r} is not a time")
+        raise BadRow(f"timestamp {_shown(value)} is not a time")
     text = value.strip()
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" UTC", "+00:00"))
@@ -310,10 +378,18 @@ def parse_time(value: Any, day_first: bool | None = None) -> datetime | None:
             return datetime.strptime(text, pattern).replace(tzinfo=timezone.utc)
         except ValueError:
             continue
-    raise BadRow(f"timestamp {value!r} is not a date/time Faultline understands")
+    raise BadRow(f"timestamp {_shown(value)} is not a date/time Faultline understands")
 
 
 # --- feedback ---------------------------------------------------------------------------------
+
+def _finite(number: int | float) -> bool:
+    """Whether a number is finite as a float: an integer too large for a float is not."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
 
 _THUMBS = {
     "up": 1.0, "down": 0.0, "thumbs_up": 1.0, "thumbs_down": 0.0, "thumbsup": 1.0, "thumbsdown": 0.0,
@@ -342,7 +418,7 @@ def feedback_from_value(name: str, value: Any, *, source: str | None = None, com
         if not key:
             return FeedbackItem(name, value, None, "comment", source, comment)
         return FeedbackItem(name, value, None, "categorical", source, comment)
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(value, (int, float)) and _finite(value):
         number = float(value)
         if scale == "thumbs":
             return FeedbackItem(name, value, 1.0 if number > 0 else 0.0, "thumbs", source, comment)

@@ -8,6 +8,7 @@ adding one module and one line to `_SHAPE_FACTORIES`.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Callable, Iterable, Protocol
 
 from mining.ingest.record import Record, SourceScore
@@ -60,17 +61,48 @@ def make_shape(name: str, mapping: ColumnMapping | None = None) -> Shape:
     return factories[name]()
 
 
+def fits(shape: Shape, value: Any) -> bool:
+    """Whether `value` is in one of the forms `shape` reads; a value too deep to look at is not."""
+    try:
+        return shape.looks_like(value)
+    except RecursionError:
+        return False
+
+
 def detect_shape(sample: list[Any]) -> str | None:
-    """The name of the shape most of the sampled items have, or None when none fits."""
+    """The name of the shape most of the sampled items have, or None when none fits.
+
+    A known shape that fits at least half the items wins, however many also fit `generic`: the
+    generic table shape reads almost any object with an input and an output column, so it is only
+    the answer when no known shape is. Items that do not fit the chosen shape are its quarantine
+    (see `foreign_shape`), never a reason to read the whole file another way.
+    """
     items = [item for item in sample if item is not None]
     if not items:
         return None
-    best, best_hits = None, 0
-    for name, factory in _factories().items():
-        shape = factory()
-        hits = sum(1 for item in items if shape.looks_like(item))
-        if hits > best_hits:
-            best, best_hits = name, hits
-    if best_hits * 2 < len(items):  # fewer than half fit: not confident enough to guess
+    hits = {shape.name: sum(1 for item in items if fits(shape, item)) for shape in _known_shapes()}
+    best = max(hits, key=hits.__getitem__)  # the first of equals: _factories lists the specific first
+    if hits[best] * 2 >= len(items):
+        return best
+    generic = GenericTableShape()
+    if sum(1 for item in items if fits(generic, item)) * 2 >= len(items):
+        return "generic"
+    return None
+
+
+def foreign_shape(shape: Shape, value: Any) -> Shape | None:
+    """The known shape `value` is in when it is not in `shape`'s: a line of another log in this file.
+
+    Why: a shape's parser is lenient (the OpenAI shape reads any object with `input` and `output`),
+    so a Langfuse observation or a LangSmith run that strays into an OpenAI log would otherwise be
+    read, wrongly, as an OpenAI call; the generic shape would read any of them as a table row.
+    """
+    if shape.name != "generic" and fits(shape, value):
         return None
-    return best
+    return next((other for other in _known_shapes() if other.name != shape.name and fits(other, value)), None)
+
+
+@cache
+def _known_shapes() -> tuple[Shape, ...]:
+    """One instance of each known (non-generic) shape; they hold no state, so one serves every file."""
+    return tuple(factory() for name, factory in _factories().items() if name != "generic")

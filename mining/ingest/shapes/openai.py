@@ -28,7 +28,7 @@ class OpenAIChatShape:
         if not isinstance(value, dict):
             return False
         request = value.get("request")
-        if isinstance(request, dict) and ("messages" in request or "input" in request):
+        if isinstance(request, dict) and ("messages" in request or "input" in request or _failed(value)):
             return True
         return "messages" in value and (any(key in value for key in _RESPONSE_KEYS) or "choices" in value)
 
@@ -41,6 +41,8 @@ class OpenAIChatShape:
             messages = _input_messages(request["messages"], None, allow_text=False)
         elif "input" in request:  # Responses API: a string or a list of input items
             messages = _input_messages(request["input"], request.get("instructions"), allow_text=True)
+        elif _failed(value):
+            messages = []  # a call that failed before it was sent whole (a timeout): logged without them
         else:
             raise BadRow("missing required field 'messages' (the request's input messages)")
         record = Record(source_format=self.name, raw="", input_messages=messages)
@@ -73,6 +75,17 @@ class OpenAIChatShape:
                  and key not in request}
         record.metadata = {**metadata, **extra} or None
         return [record]
+
+
+def _failed(value: dict[str, Any]) -> bool:
+    """Whether the line logs a failed call: an error, with no response to read.
+
+    Why its own rule: an application that logs a timed-out or refused call often keeps only the
+    request's model and the error. It is a real call, and a failure Faultline should count, not a
+    malformed line.
+    """
+    called = isinstance(value.get("request"), dict) or "model" in value  # not any line with an "error"
+    return called and value.get("error") not in (None, "", {}, []) and _response_of(value) is None
 
 
 def _response_of(value: dict[str, Any]) -> Any:
