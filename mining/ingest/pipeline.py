@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 import duckdb
 import pyarrow as pa
 
-from mining.detect import detect
+from mining.detect import detect, signals_stale
 from mining.ingest import fastpath_openai
 from mining.ingest.commit import commit_records, commit_scores
 from mining.ingest.containers import NESTED_TOO_DEEP, FileProblem, Row, RowReader, list_log_files
@@ -196,7 +196,7 @@ def ingest_paths(
                 progress((index + fraction) / len(files), message)
 
         reports.append(ingest_file(workspace, path, format=format, mapping=mapping, progress=file_progress))
-    if any(report.rows_added or report.scores_read for report in reports):
+    if signals_stale(workspace):  # also when an earlier ingest was killed before its detection
         detect(workspace)  # new records (or scores) get their failure signals before anyone looks
     if progress:
         progress(1.0, f"done: {len(files)} file(s)")
