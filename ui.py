@@ -25,6 +25,7 @@ import streamlit as st
 
 from mining.access import PathRefused, ServerConfigError, check_path, data_folders, load_server_config
 from mining.browse import FilterOptions
+from mining.recovery import recover
 from mining.store import Workspace, WorkspaceError, default_workspace_path
 
 WORKSPACE_KEY = "workspace_path"
@@ -139,6 +140,8 @@ def workspace_turn() -> Iterator[None]:
     try:
         with workspace.lease(waiting):
             notice.empty()
+            for note in recover(workspace):
+                st.info(plain(note))
             yield
     except WorkspaceError as exc:  # busy past the wait: say so instead of a traceback
         notice.empty()
@@ -327,10 +330,13 @@ def bound_press(action: str, target: str, what: str, keep: tuple[tuple[str, str]
     return {"on_click": _remember_press, "args": (action, target, what, keep)}
 
 
-def start_presses() -> None:
-    """At the top of a page with bound buttons: the press this run answers, if any (a leftover of a
-    run that stopped early is dropped)."""
-    st.session_state[_THIS_RUN_KEY] = st.session_state.pop(_PRESSED_KEY, None)
+def start_presses(carry: bool) -> None:
+    """At the top of a page with bound buttons: the press this run answers, if any. With `carry` (the
+    run before drew this page, so its widgets still hold what was pressed with), a press that run
+    left unanswered, cut short by the next rerun, which Streamlit starts at once, is answered now
+    rather than lost without a word; otherwise it is dropped."""
+    pressed = st.session_state.pop(_PRESSED_KEY, None)
+    st.session_state[_THIS_RUN_KEY] = pressed or (st.session_state.get(_THIS_RUN_KEY) if carry else None)
 
 
 def take_press(action: str, target: str) -> bool:
@@ -350,8 +356,8 @@ def refuse_unclaimed_press(where: Any, now_showing: str = "") -> None:
     if not isinstance(press, Press):
         return
     with where:
-        st.error(plain(f"Not saved: you pressed {press.what}, but the page had moved on before the press "
-                       f"arrived{now_showing}. Nothing was stored; check what the page shows and try again."))
+        st.error(plain(f"Not done: you pressed {press.what}, but the page had moved on before the press "
+                       f"arrived{now_showing}, so nothing was saved or undone. Check what it shows and try again."))
         for field, text in press.kept:
             if text.strip():
                 st.text(f"What you typed in {field}:")

@@ -254,20 +254,73 @@ def list_events(workspace: Workspace, record_id: str | None = None,
     return [_event(row, columns) for row in cursor.fetchall()]
 
 
+# The reviewer's actions still in effect, latest first (a save, a bulk action or an adjudication is one
+# batch); `$batch` NULL: all of them, else only that one. Shared by undo and by what undo says it will do.
+_EFFECTIVE_BATCHES_SQL = """
+    WITH effective AS (SELECT * FROM review_events e WHERE e.action <> 'undo' AND NOT EXISTS (
+        SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id)),
+    target AS (SELECT batch_id FROM effective WHERE reviewer = $reviewer AND ($batch IS NULL OR batch_id = $batch)
+               GROUP BY batch_id ORDER BY max(event_at) DESC, max(seq) DESC LIMIT 1)"""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One of a reviewer's actions still in effect, as undo names it before undoing it: which calls
+    (by the id their source gave them), which fields, when, and whether it was a bulk action."""
+
+    batch_id: str
+    reviewer: str
+    at: datetime
+    bulk: bool
+    fields: tuple[str, ...]
+    record_ids: tuple[str, ...]
+    calls: tuple[str, ...]
+    verdicts: tuple[str, ...] = ()
+
+
+def last_action(workspace: Workspace, reviewer: str, batch_id: str | None = None) -> Action | None:
+    """The reviewer's latest action still in effect (or the batch `batch_id`, while it is in effect):
+    what `undo` with the same arguments would cancel. None when there is nothing left to undo."""
+    reviewer = _reviewer(reviewer)
+    rows = workspace.cursor().execute(f"""{_EFFECTIVE_BATCHES_SQL}
+        SELECT e.batch_id, e.record_id, coalesce(r.source_id, e.record_id), e.event_at, e.action, e.payload, e.bulk
+        FROM effective e LEFT JOIN records r USING (record_id)
+        WHERE e.batch_id IN (SELECT batch_id FROM target) ORDER BY e.seq""",
+        {"reviewer": reviewer, "batch": batch_id}).fetchall()
+    if not rows:
+        return None
+    verdicts = [json.loads(row[5]).get("after") for row in rows if row[4] == "verdict"]
+    return Action(rows[0][0], reviewer, max(row[3] for row in rows), any(row[6] for row in rows),
+                  tuple(dict.fromkeys(row[4] for row in rows)), tuple(dict.fromkeys(row[1] for row in rows)),
+                  tuple(dict.fromkeys(row[2] for row in rows)), tuple(dict.fromkeys(v for v in verdicts if v)))
+
+
+def describe_action(action: Action, now: datetime | None = None, most: int = 3) -> str:
+    """The action in words, for the undo button and its confirmation: "ana's save on call f-0
+    (verdict hard_example, correction) from 10:02 UTC". Why so much: an undo that names only a count
+    lets a second press cancel an earlier save on another call without the reviewer noticing."""
+    when = action.at.astimezone(timezone.utc)
+    today = (now or now_utc()).astimezone(timezone.utc).date() == when.date()
+    kind = ("bulk action" if action.bulk else "final answer" if action.fields == ("adjudication",) else "save")
+    more = len(action.calls) - most
+    shown = ", ".join(action.calls[:most]) + (f" and {more} more" if more > 0 else "")
+    calls = f"call {shown}" if len(action.calls) == 1 else f"{len(action.calls)} calls ({shown})"
+    fields = ", ".join(f"verdict {action.verdicts[0]}" if field == "verdict" and len(action.verdicts) == 1 else field
+                       for field in action.fields if field != "adjudication")
+    return (f"{action.reviewer}'s {kind} on {calls}" + (f" ({fields})" if fields else "")
+            + f" from {when:%H:%M} UTC" + ("" if today else f" on {when:%Y-%m-%d}"))
+
+
 def undo(workspace: Workspace, reviewer: str, batch_id: str | None = None,
          at: datetime | None = None) -> list[ReviewEvent]:
     """Undo one of the reviewer's own actions, by default the latest one still in effect (so calling
     it again walks further back): one `undo` event per event of that action. Returns them (none
-    when there is nothing left to undo); someone else's action cannot be undone."""
+    when there is nothing left to undo, or `batch_id` is no longer in effect); someone else's action
+    cannot be undone."""
     reviewer = _reviewer(reviewer)
     at = at or now_utc()
     with workspace.transaction() as cursor:
-        cursor.execute(f"""
-            WITH effective AS (SELECT * FROM review_events e WHERE e.action <> 'undo' AND NOT EXISTS (
-                SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id)),
-            target AS (SELECT batch_id FROM effective WHERE reviewer = $reviewer
-                       AND ($batch IS NULL OR batch_id = $batch)
-                       GROUP BY batch_id ORDER BY max(event_at) DESC, max(seq) DESC LIMIT 1)
+        cursor.execute(f"""{_EFFECTIVE_BATCHES_SQL}
             SELECT {_EVENT_COLUMNS} FROM effective WHERE batch_id IN (SELECT batch_id FROM target)
             ORDER BY seq""", {"reviewer": reviewer, "batch": batch_id})
         columns = [column[0] for column in cursor.description]

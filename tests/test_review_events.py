@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mining.browse import get_record
-from mining.review_events import (ReviewError, bulk_apply, bulk_preview, list_events, save_from_editor, save_review,
-                                  undo)
+from mining.review_events import (ReviewError, bulk_apply, bulk_preview, describe_action, last_action, list_events,
+                                  save_from_editor, save_review, undo)
 from mining.review_state import record_state, reviewer_state
 from mining.taxonomy import retire_tag
 from review_data import load_calls
@@ -85,6 +85,33 @@ def test_undo_walks_back_ones_own_actions_only(workspace, ids):
     assert undo(workspace, "ann", at=T0 + timedelta(minutes=7)) == []
     actions = [event.action for event in list_events(workspace)]
     assert actions.count("undo") == 4 and len(actions) == 9  # nothing was deleted
+
+
+def test_last_action_is_what_undo_would_cancel_and_describe_names_it(workspace, ids):
+    a, b = ids["f-0"], ids["f-1"]
+    first = save_review(workspace, a, "ann", verdict="hard_example", tags=["refusal"], at=T0)
+    save_review(workspace, b, "bob", verdict="skip", at=T0 + timedelta(minutes=1))
+    action = last_action(workspace, "ann")
+    assert action.batch_id == first[0].batch_id and action.record_ids == (a,) and action.calls == ("f-0",)
+    assert action.fields == ("verdict", "tags") and not action.bulk and action.at == T0
+    assert describe_action(action, now=T0) == "ann's save on call f-0 (verdict hard_example, tags) from 09:00 UTC"
+    assert describe_action(action, now=T0 + timedelta(days=2)) == \
+        "ann's save on call f-0 (verdict hard_example, tags) from 09:00 UTC on 2026-11-20"
+
+    bulk = bulk_apply(workspace, [ids[f"f-{i}"] for i in range(5)], "ann", verdict="skip", at=T0 + timedelta(minutes=2))
+    action = last_action(workspace, "ann")
+    assert action.bulk and action.batch_id == bulk[0].batch_id and len(action.calls) == 5
+    assert describe_action(action, now=T0) == \
+        "ann's bulk action on 5 calls (f-0, f-1, f-2 and 2 more) (verdict skip) from 09:02 UTC"
+
+    assert last_action(workspace, "ann", batch_id=first[0].batch_id).batch_id == first[0].batch_id  # an older one
+    undone = undo(workspace, "ann", batch_id=first[0].batch_id, at=T0 + timedelta(minutes=3))
+    assert [event.undoes for event in undone] == [event.event_id for event in first]  # exactly that one
+    assert reviewer_state(workspace, ids["f-2"], "ann").verdict == "skip"  # the newer bulk action stays
+    assert last_action(workspace, "ann", batch_id=first[0].batch_id) is None
+    assert undo(workspace, "ann", batch_id=first[0].batch_id) == []  # no longer in effect: nothing to undo
+    assert last_action(workspace, "ann").batch_id == bulk[0].batch_id
+    assert last_action(workspace, "zoe") is None
 
 
 def test_bulk_verdict_and_tag_then_undo_as_a_whole(workspace, ids):

@@ -117,7 +117,8 @@ def test_undo_my_last_action(workspace, calls):
     save_review(workspace, calls["f-0"], "ana", verdict="hard_example", tags=["refusal"])
     at = start("ana", record=calls["f-0"])
     assert widget(at.radio, "Verdict").value == "hard_example"
-    click(at, "Undo my last action", reviewer="ana")
+    click(at, "Undo my last action", reviewer="ana")  # saved before this session: it asks first
+    click(at, "Confirm undo", reviewer="ana")
     state = reviewer_state(workspace, calls["f-0"], "ana")
     assert state.verdict == "unsure" and state.tags == ()
     assert widget(at.radio, "Verdict").value == "unsure"  # the form follows the undone state

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mining.review_events import save_review
-from mining.review_queue import (QueueFilter, claim_batch, live_claims, next_record, queue_count, queue_page,
-                                 queue_record_ids, release_claims)
+from mining.review_queue import (QueueFilter, claim_batch, in_queue, live_claims, next_record, queue_count,
+                                 queue_page, queue_record_ids, release_claims)
 from mining.second_review import is_blind, set_second_review_share
 from review_data import add_cluster_run, load_calls
 
@@ -31,6 +31,17 @@ def ids(workspace, write_log, openai_line) -> dict[str, str]:
 
 def _sources(frame) -> list[str]:
     return frame["source_id"].to_list()
+
+
+def test_in_queue_says_whether_a_filter_keeps_a_record(workspace, ids):
+    assert in_queue(workspace, ids["f-0"], QueueFilter(clusters=(1,)), at=T0)
+    assert not in_queue(workspace, ids["f-0"], QueueFilter(clusters=(2,)), at=T0)
+    assert not in_queue(workspace, ids["p-0"], at=T0)  # a passing call is in no queue
+    save_review(workspace, ids["f-2"], "ann", verdict="hard_example", at=T0)
+    assert not in_queue(workspace, ids["f-2"], QueueFilter(state="todo"), "ann", at=T0)
+    assert in_queue(workspace, ids["f-2"], QueueFilter(state="reviewed"), "ann", at=T0)
+    claim_batch(workspace, "bob", 10, QueueFilter(clusters=(3,)), at=T0)
+    assert not in_queue(workspace, ids["f-4"], reviewer="ann", at=T0)  # bob's claim: not in ann's queue
 
 
 def test_priority_growing_modes_first_then_impact_then_unclustered(workspace, ids):

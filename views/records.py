@@ -62,17 +62,21 @@ def record_table(rows: pl.DataFrame, table_key: str) -> str | None:
     return rows["record_id"][selected[0]] if selected and selected[0] < rows.height else None
 
 
-def record_to_open(selected: str | None) -> str | None:
-    """Which record to show: a new table selection wins and goes in the URL; else the URL's `record`.
+def record_to_open(selected: str | None, new_table: bool) -> str | None:
+    """Which record to show: the URL's `record` (a record id or the source's id), so a record is
+    linkable and a link, Open in Records or a reload lands on it; a reader picking or unpicking a row
+    of the table on screen changes it.
 
-    Keeping it in the URL (?record=<record id or source id>) makes a record linkable.
+    Why `new_table`: a table drawn afresh (another page of results, another filter, or this page
+    opened again, after which Streamlit has dropped the old selection) has picked nothing, and must
+    not close the record the URL points at.
     """
-    if selected != st.session_state.get(LAST_SELECTED_KEY):
-        st.session_state[LAST_SELECTED_KEY] = selected
+    if not new_table and selected != st.session_state.get(LAST_SELECTED_KEY):
         if selected:
             st.query_params["record"] = selected
         else:
             st.query_params.pop("record", None)
+    st.session_state[LAST_SELECTED_KEY] = selected
     return st.query_params.get("record")
 
 
@@ -98,7 +102,7 @@ def record_detail(workspace: Workspace, key: str) -> None:
     """One record in full, in tabs: the chat first, since that is what a reviewer reads."""
     record = get_record(workspace, key)
     if record is None:
-        st.warning(ui.plain(f"No record has the id {key}."))
+        st.warning(ui.plain(f"No record has the id {key} in the workspace {workspace.path}."))
         return
     st.subheader("Record")
     when = record["ts"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if record["ts"] else None
@@ -128,9 +132,10 @@ else:
     record_filter = filters(options)
     page = ui.page_picker(count_records(workspace, record_filter), PAGE_SIZE, PAGE_KEY, "matching records")
     rows = list_records(workspace, record_filter, page, PAGE_SIZE)
-    # A fresh table per page and filter, so a selection never points at a row of another page.
-    selected = record_table(rows, f"records_table_{page}_{abs(hash(record_filter))}")
-    opened = record_to_open(selected)
+    # A fresh table per page, filter and rows, so a selection never points at a row it was not made on.
+    table_key = ui.table_key("records_table", rows["record_id"], page, record_filter)
+    new_table = table_key not in st.session_state
+    opened = record_to_open(record_table(rows, table_key), new_table)
     if opened:
         st.divider()
         record_detail(workspace, opened)

@@ -2,7 +2,12 @@
 progress, agreement and the adjudication list.
 
 The team's tabs (progress, agreement and adjudication, annotations, taxonomy) live in
-views/review_team.py. Every action is one call into mining/ (review_events, review_queue, ...). Everything
+views/review_team.py. Every action is one call into mining/ (review_events, review_queue, ...).
+
+Every button that writes is bound to what it showed when it was drawn (ui.bound_press): a save to the
+call and review version its form was opened for, an undo to the action it named, a bulk apply to its
+preview. A press that arrives after the page moved on is refused with a message, never applied to
+whatever the page shows by then. Everything
 a record holds came from a log and is untrusted: it is shown with st.text, st.code, st.json and
 st.dataframe, and through ui.plain where an element reads markdown. The one piece of HTML on the
 page is a constant script that puts the keyboard focus in the correction editor (FOCUS_SCRIPT).
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import replace
 from datetime import timezone
 from typing import Any
@@ -24,16 +30,18 @@ import ui
 from mining.browse import filter_options, get_record
 from mining.cluster_views import mode_names
 from mining.detect import signal_counts, signals_of
-from mining.review_events import VERDICTS, ReviewError, bulk_apply, bulk_preview, list_events, save_from_editor, undo
-from mining.review_queue import (ORDERS, STATES, QueueFilter, claim_batch, next_record, queue_count, queue_page,
-                                 queue_record_ids, release_claims)
+from mining.review_events import (VERDICTS, Action, ReviewError, bulk_apply, bulk_preview, describe_action,
+                                  last_action, list_events, save_from_editor, undo)
+from mining.review_queue import (ORDERS, STATES, QueueFilter, claim_batch, in_queue, next_record, queue_count,
+                                 queue_page, queue_record_ids, release_claims)
 from mining.review_state import record_state, reviewer_state, reviewer_states
 from mining.review_view import record_cluster, reviewer_names
 from mining.second_review import is_blind
 from mining.similar import similar_records
 from mining.store import Workspace
 from mining.taxonomy import list_tags
-from views.review_team import NOTICE_KEY, agreement, annotations, progress, tag_names, taxonomy
+from views.review_team import (LAST_ACTION_KEY, NOTICE_KEY, UNDO_PENDING_KEY, agreement, annotations, progress,
+                               remember_action, tag_names, taxonomy)
 
 PAGE_SIZE = 50
 CLAIM_SIZE = 20
@@ -41,6 +49,8 @@ PAGE_KEY = "review_page"
 LAST_SELECTED_KEY = "review_last_selected"
 HISTORY_KEY = "review_history"
 BULK_KEY = "review_bulk_pending"
+FILTER_SEEN_KEY = "review_filter_seen"  # the queue filter of the last run, to notice a change
+STATE_FILTER_KEY = "review_f_state"
 STATE_LABELS = {"any": "Any", "todo": "To do", "unreviewed": "Unreviewed", "reviewed": "Reviewed",
                 "disputed": "Disputed", "adjudicated": "Adjudicated"}
 ORDER_LABELS = {"priority": "Priority (impact)", "newest": "Newest first", "oldest": "Oldest first"}
@@ -89,7 +99,7 @@ def queue_filters(workspace: Workspace) -> QueueFilter:
         with second[3]:
             since, until = ui.time_range(options, key="review_f_days")
     state = st.segmented_control("Review state", list(STATES), format_func=STATE_LABELS.get, default="todo",
-                                 key="review_f_state") or "any"
+                                 key=STATE_FILTER_KEY) or "any"
     return QueueFilter(tuple(chosen_clusters), tuple(signals), tuple(chosen_tags), tuple(files), tuple(models),
                        since, until, tuple(reviewed_by), state, order)
 
@@ -130,13 +140,33 @@ def open_record(record_id: str | None, remember: bool = True) -> None:
         st.query_params.pop("record", None)
 
 
-def record_to_open(selected: str | None) -> str | None:
-    """A new table selection wins; otherwise the URL's `record` (a record id or the source's id)."""
-    if selected != st.session_state.get(LAST_SELECTED_KEY):
-        st.session_state[LAST_SELECTED_KEY] = selected
-        if selected:
-            open_record(selected)
+def record_to_open(selected: str | None, new_table: bool) -> str | None:
+    """A row the reviewer just picked wins; otherwise the URL's `record` (a record id or the source's
+    id). A table drawn afresh (see ui.table_key) has picked nothing, so it never overrides a link."""
+    if not new_table and selected and selected != st.session_state.get(LAST_SELECTED_KEY):
+        open_record(selected)
+    st.session_state[LAST_SELECTED_KEY] = selected
     return st.query_params.get("record")
+
+
+def call_label(record: dict[str, Any]) -> str:
+    """How the page names a call: the id its source gave it, else the record id."""
+    return record.get("source_id") or record["record_id"]
+
+
+def follow_queue(workspace: Workspace, f: QueueFilter, reviewer: str, record: dict[str, Any] | None,
+                 filter_changed: bool) -> dict[str, Any] | None:
+    """The record under review once the queue is filtered. When the reviewer changed the filter and
+    the new queue leaves the record out, the review moves on to the first call of the new queue (none
+    when it is empty): the form on screen always belongs to a call of the queue on screen, and text
+    typed for the old call stays with that call's form (its keys hold the record id), never moves."""
+    if record is None or not filter_changed or in_queue(workspace, record["record_id"], f, reviewer or None):
+        return record
+    head = queue_record_ids(workspace, f, reviewer or None, limit=1)
+    open_record(head[0] if head else None)
+    st.info(ui.plain(f"Call {call_label(record)} is not in this queue, so the review "
+                     + ("moved on to the first call in it." if head else "closed: the queue is empty.")))
+    return get_record(workspace, head[0]) if head else None
 
 
 # --- One record under review -------------------------------------------------------------------
@@ -212,8 +242,10 @@ def focus_editor(record_id: str, version: str) -> None:
 def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, reviewer: str) -> None:
     """Verdict, tags, corrected answer (prefilled with the response), tool calls, note; Save and next.
 
-    The widgets' keys carry the reviewer's last change, so after a save or an undo they start from
-    the saved state again instead of what was typed before.
+    The form and its widgets are keyed by the record id, the reviewer and their last change: another
+    call's form never inherits what was typed here, and after a save or an undo the form starts from
+    the saved state again. Save is bound to that key (ui.bound_press): a press for a form the page no
+    longer shows (the queue moved on, the review changed in another tab) saves nothing and says so.
     """
     record_id = record["record_id"]
     state = reviewer_state(workspace, record_id, reviewer) if reviewer else None
@@ -222,6 +254,8 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
             if not tag.retired or (state and tag.tag_id in state.tags)}
     prefill = state.correction if state and state.correction is not None else record["response_text"] or ""
     calls_before = state.tool_calls if state and state.tool_calls is not None else record["tool_calls"]
+    typed = (("Corrected answer", f"review_correction_{version}"),
+             ("Corrected tool calls (JSON)", f"review_tool_calls_{version}"), ("Note", f"review_note_{version}"))
     with st.form(f"review_form_{version}"):
         verdict = st.radio("Verdict", list(VERDICTS), format_func=ui.VERDICT_LABELS.get, horizontal=True,
                            index=VERDICTS.index(state.verdict) if state and state.verdict else None,
@@ -235,9 +269,10 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
             calls_text = st.text_area("Corrected tool calls (JSON)", height=160, key=f"review_tool_calls_{version}",
                                       value=json.dumps(calls_before, indent=2, ensure_ascii=False))
         note = st.text_area("Note", value=(state.note or "") if state else "", height=68, key=f"review_note_{version}")
-        submitted = st.form_submit_button("Save and next", type="primary")
+        st.form_submit_button("Save and next", type="primary", key=f"review_save_{version}",
+                              **ui.bound_press("save", version, f"Save and next on call {call_label(record)}", typed))
     focus_editor(record_id, version)
-    if not submitted or ui.need_reviewer("a review"):
+    if not ui.take_press("save", version) or ui.need_reviewer("a review"):
         return
     try:
         events = save_from_editor(workspace, record, reviewer, verdict=verdict, tags=chosen_tags,
@@ -245,8 +280,13 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
     except ReviewError as exc:
         st.error(ui.plain(str(exc)))
         return
+    if not events:
+        st.warning(ui.plain(f"Not saved: nothing changed on call {call_label(record)}. Choose a verdict or tags, "
+                            "or edit the answer, first; Next moves on without saving."))
+        return
+    remember_action(reviewer, events[0].batch_id)
     following = next_record(workspace, reviewer, f, after=record_id)
-    st.session_state[NOTICE_KEY] = (f"Saved {record.get('source_id') or record_id} ({len(events)} changes)."
+    st.session_state[NOTICE_KEY] = (f"Saved {call_label(record)} ({len(events)} changes)."
                                     + ("" if following else " The queue is done."))
     open_record(following or record_id)
     st.rerun()
@@ -254,7 +294,7 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
 
 def navigation(workspace: Workspace, record_id: str, f: QueueFilter, reviewer: str) -> None:
     """Previous (the record opened before), next (the next in the queue), and undo."""
-    columns = st.columns(3)
+    columns = st.columns(2)
     history = st.session_state.get(HISTORY_KEY, [])
     if columns[0].button("Previous", key="review_previous", disabled=not history, icon=":material/arrow_back:"):
         open_record(history.pop(), remember=False)
@@ -265,30 +305,67 @@ def navigation(workspace: Workspace, record_id: str, f: QueueFilter, reviewer: s
             open_record(following)
             st.rerun()
         st.info("Nothing more in this queue.")
-    if columns[2].button("Undo my last action", key="review_undo", icon=":material/undo:"):
-        undo_last(workspace)
+    undo_control(workspace, reviewer, "record")
 
 
-def undo_last(workspace: Workspace) -> None:
-    """Cancel the reviewer's latest action still in effect (a save, or a bulk action as a whole)."""
-    if ui.need_reviewer("an undo"):
+def undo_control(workspace: Workspace, reviewer: str, place: str) -> None:
+    """What an undo would cancel, in words (which call, whose, which fields, when), and the button.
+    This session's latest action is undone at once; anything older (a second press, or an action of
+    another session) only after a confirmation that names it, so no press cancels an earlier save
+    unnoticed. The button is bound to the action it named when drawn."""
+    target = last_action(workspace, reviewer) if reviewer else None
+    st.text(f"Undo would cancel {describe_action(target)}." if target else "Nothing of yours to undo.")
+    batch_id = target.batch_id if target else ""
+    st.button("Undo my last action", key=f"review_undo_{place}", icon=":material/undo:", disabled=target is None,
+              help="Cancels your latest save or bulk action still in effect, a bulk action as a whole.",
+              **ui.bound_press(f"undo_{place}", batch_id, "Undo my last action"))
+    if target is not None and ui.take_press(f"undo_{place}", batch_id):
+        if st.session_state.get(LAST_ACTION_KEY) == (reviewer, batch_id):
+            undo_now(workspace, reviewer, target)
+        st.session_state[UNDO_PENDING_KEY] = (place, batch_id)
+    pending = st.session_state.get(UNDO_PENDING_KEY)
+    if pending and pending[0] == place and reviewer:
+        confirm_undo(workspace, reviewer, place, pending[1])
+
+
+def confirm_undo(workspace: Workspace, reviewer: str, place: str, batch_id: str) -> None:
+    """Name the earlier action an undo would cancel, then undo exactly that one, or cancel."""
+    action = last_action(workspace, reviewer, batch_id)
+    if action is None:
+        st.session_state.pop(UNDO_PENDING_KEY, None)
+        st.info("That action is no longer in effect: nothing to undo.")
         return
-    undone = undo(workspace, ui.reviewer_name())
-    st.session_state[NOTICE_KEY] = (f"Undid your last action ({len(undone)} changes)." if undone
-                                    else "Nothing of yours left to undo.")
+    st.warning(ui.plain(f"This will undo an earlier action, not your last one in this session: "
+                        f"{describe_action(action)}."))
+    columns = st.columns([1, 1, 3])
+    columns[0].button("Confirm undo", key=f"review_undo_confirm_{place}", type="primary",
+                      **ui.bound_press(f"undo_confirm_{place}", batch_id, "Confirm undo"))
+    if columns[1].button("Cancel", key=f"review_undo_cancel_{place}"):
+        st.session_state.pop(UNDO_PENDING_KEY, None)
+        st.rerun()
+    if ui.take_press(f"undo_confirm_{place}", batch_id):
+        undo_now(workspace, reviewer, action)
+
+
+def undo_now(workspace: Workspace, reviewer: str, action: Action) -> None:
+    """Undo exactly `action` (by its batch id, never "whatever is latest by now") and say what was undone."""
+    undone = undo(workspace, reviewer, batch_id=action.batch_id)
+    if st.session_state.get(LAST_ACTION_KEY) == (reviewer, action.batch_id):
+        st.session_state.pop(LAST_ACTION_KEY)
+    st.session_state.pop(UNDO_PENDING_KEY, None)
+    st.session_state[NOTICE_KEY] = (f"Undid {describe_action(action)}." if undone
+                                    else "Nothing undone: that action was undone already.")
     st.rerun()
 
 
-def review_view(workspace: Workspace, key: str, f: QueueFilter, reviewer: str) -> None:
+def review_view(workspace: Workspace, record: dict[str, Any], f: QueueFilter, reviewer: str) -> None:
     """One record: the conversation and its context on the left, the review on the right."""
-    record = get_record(workspace, key)
-    if record is None:
-        st.warning(ui.plain(f"No record has the id {key}."))
-        return
     when = record["ts"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if record["ts"] else None
     st.subheader("Record")
     st.text(" · ".join(str(part) for part in (
         record["source_id"] or record["record_id"], when, record["model"], record["source_file"]) if part))
+    st.page_link("views/records.py", label="Open in Records", icon=":material/open_in_new:",
+                 query_params={"record": record["record_id"]})
     left, right = st.columns([3, 2])
     with left:
         ui.show_conversation(record)
@@ -333,7 +410,9 @@ def bulk_actions(workspace: Workspace, f: QueueFilter, reviewer: str, rows: pl.D
         else:
             value = columns[2].selectbox("Tag", list(tags), format_func=tags.get, key="review_bulk_tag")
         scope_filter = QueueFilter(clusters=(cluster,)) if scope == "cluster" else f
-        request = {"scope": scope, "cluster": cluster, "picked": picked, "filter": scope_filter, action: value}
+        # what the preview was for, the reviewer included: Apply only applies the preview on screen
+        request = {"scope": scope, "cluster": cluster, "picked": picked, "filter": scope_filter, action: value,
+                   "reviewer": reviewer}
         if st.button("Preview", key="review_bulk_preview"):
             if ui.need_reviewer("a bulk action"):
                 return
@@ -344,13 +423,12 @@ def bulk_actions(workspace: Workspace, f: QueueFilter, reviewer: str, rows: pl.D
             except ReviewError as exc:
                 st.error(ui.plain(str(exc)))
                 return
-            st.session_state[BULK_KEY] = {"request": request, "ids": ids, "arguments": arguments, "count": count}
+            st.session_state[BULK_KEY] = {"request": request, "ids": ids, "arguments": arguments, "count": count,
+                                          "token": uuid.uuid4().hex}
         pending = st.session_state.get(BULK_KEY)
         if pending and pending["request"] == request:
             confirm_bulk(workspace, pending, reviewer, tags)
-        if st.button("Undo my last action", key="review_bulk_undo", icon=":material/undo:",
-                     help="Reverts your latest save or bulk action, a bulk action as a whole."):
-            undo_last(workspace)
+        undo_control(workspace, reviewer, "bulk")
 
 
 def confirm_bulk(workspace: Workspace, pending: dict[str, Any], reviewer: str, tags: dict[str, str]) -> None:
@@ -363,11 +441,14 @@ def confirm_bulk(workspace: Workspace, pending: dict[str, Any], reviewer: str, t
     st.warning(ui.plain(f"This will {what} on {count} of {total} records"
                         + (" (the others already have it)." if count < total else ".")))
     columns = st.columns([1, 1, 4])
-    if columns[0].button(f"Apply to {count} records", key="review_bulk_apply", type="primary", disabled=count == 0):
+    columns[0].button(f"Apply to {count} records", key="review_bulk_apply", type="primary", disabled=count == 0,
+                      **ui.bound_press("bulk_apply", pending["token"], f"Apply to {count} records"))
+    if ui.take_press("bulk_apply", pending["token"]):
         if ui.need_reviewer("a bulk action"):
             return
         events = bulk_apply(workspace, pending["ids"], reviewer, **arguments)
         st.session_state.pop(BULK_KEY, None)
+        remember_action(reviewer, events[0].batch_id if events else None)
         st.session_state[NOTICE_KEY] = f"Changed {len(events)} records. Undo my last action reverts them all."
         st.rerun()
     if columns[1].button("Cancel", key="review_bulk_cancel"):
@@ -378,38 +459,50 @@ def confirm_bulk(workspace: Workspace, pending: dict[str, Any], reviewer: str, t
 # --- The page ----------------------------------------------------------------------------------
 
 
-def review_tab(workspace: Workspace, reviewer: str) -> None:
-    """The queue, the record under review, and bulk actions."""
+def review_tab(workspace: Workspace, reviewer: str) -> dict[str, Any] | None:
+    """The queue, the record under review, and bulk actions; returns the record on screen, if any."""
+    filters_live = STATE_FILTER_KEY in st.session_state  # drawn in the run before: this page, not a page switch
     f = queue_filters(workspace)
+    filter_changed = filters_live and st.session_state.get(FILTER_SEEN_KEY) not in (None, f)
     claim_buttons(workspace, f, reviewer)
     total = queue_count(workspace, f, reviewer or None)
     page = ui.page_picker(total, PAGE_SIZE, PAGE_KEY, "failures in this queue")
     rows = queue_page(workspace, f, reviewer or None, page, PAGE_SIZE)
-    selected = queue_table(rows, f"review_table_{page}_{abs(hash(f))}")
-    opened = record_to_open(selected)
-    if opened:
+    table_key = ui.table_key("review_table", rows["record_id"], page, f, reviewer)
+    new_table = table_key not in st.session_state
+    opened = record_to_open(queue_table(rows, table_key), new_table)
+    record = get_record(workspace, opened) if opened else None
+    if opened and record is None:
+        st.warning(ui.plain(f"No record has the id {opened} in the workspace {workspace.path}."))
+    record = follow_queue(workspace, f, reviewer, record, filter_changed)
+    st.session_state[FILTER_SEEN_KEY] = f  # only now: a run cut short by the next press still sees the change
+    if record is not None:
         st.divider()
-        review_view(workspace, opened, f, reviewer)
+        review_view(workspace, record, f, reviewer)
     elif total:
         st.caption("Select a row to review it, or press Next.")
         if st.button("Review the first in the queue", key="review_start"):
             open_record(next_record(workspace, reviewer, f) if reviewer else rows["record_id"][0])
             st.rerun()
     bulk_actions(workspace, f, reviewer, rows)
+    return record
 
 
+ui.start_presses(carry=STATE_FILTER_KEY in st.session_state)  # the queue's widgets live: the run before was this page
 workspace = ui.current_workspace()
 st.title("Review")
 reviewer = ui.reviewer_name()
 if not reviewer:
     st.warning("Enter your name as Reviewer in the sidebar to review: every change is recorded with who made it.")
 notice()
+refusals = st.container()  # a press the page had moved on from is refused here, at the top
+on_screen = None
 if not filter_options(workspace).source_files:
     st.info("No records yet: ingest logs on the Ingest page, or load the demo data from the Overview.")
 else:
     tabs = st.tabs(["Review", "Progress", "Agreement", "Tags", "Annotations"])
     with tabs[0]:
-        review_tab(workspace, reviewer)
+        on_screen = review_tab(workspace, reviewer)
     with tabs[1]:
         progress(workspace)
     with tabs[2]:
@@ -418,3 +511,4 @@ else:
         taxonomy(workspace)
     with tabs[4]:
         annotations(workspace)
+ui.refuse_unclaimed_press(refusals, f" (it now shows call {call_label(on_screen)})" if on_screen else "")

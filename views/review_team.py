@@ -2,7 +2,9 @@
 annotations export / import, and the tag taxonomy: the team's view, apart from one reviewer's queue.
 
 Everything shown came from logs or reviewers and is untrusted: st.text, st.code, st.dataframe, and
-ui.plain where an element reads markdown.
+ui.plain where an element reads markdown. As on the rest of the Review page, every button that writes is
+bound to what it showed when drawn (ui.bound_press): a pick to that reviewer's answer as shown, a final
+answer to the reviews it was written against, a tag edit to the tag as it stood.
 """
 
 from __future__ import annotations
@@ -20,11 +22,22 @@ from mining.browse import get_record
 from mining.review_events import VERDICTS, ReviewError
 from mining.review_exchange import export_annotations, import_annotations
 from mining.review_progress import progress_by_cluster, progress_by_reviewer, reviews_per_day
+from mining.review_state import ReviewState
 from mining.second_review import second_review_share, set_second_review_share
 from mining.store import Workspace
 from mining.taxonomy import UnknownTag, add_tag, describe_tag, list_tags, rename_tag, retire_tag, tag_history
 
 NOTICE_KEY = "review_notice"
+LAST_ACTION_KEY = "review_my_last_action"  # (reviewer, batch id) of this session's latest action
+UNDO_PENDING_KEY = "review_undo_pending"  # (where, batch id) of an undo waiting for its confirmation
+
+
+def remember_action(reviewer: str, batch_id: str | None) -> None:
+    """Note this session's latest action, the one undo may cancel without asking; a new action also
+    drops an undo still waiting for confirmation, which named the state before it."""
+    if batch_id:
+        st.session_state[LAST_ACTION_KEY] = (reviewer, batch_id)
+    st.session_state.pop(UNDO_PENDING_KEY, None)
 
 
 def tag_names(workspace: Workspace) -> dict[str, str]:
@@ -115,8 +128,12 @@ def adjudication(workspace: Workspace) -> None:
             st.text(f"{review.reviewer}: {ui.VERDICT_LABELS.get(review.verdict, review.verdict)}")
             st.text("Tags: " + (", ".join(names.get(tag, tag) for tag in review.tags) or "–"))
             st.code(review.correction or "(no correction)", language=None, wrap_lines=True)
-            if st.button(ui.plain(f"Pick {review.reviewer}'s answer"), key=f"review_pick_{record_id}_{review.reviewer}"):
+            shown = answer_version(record_id, [review])  # the answer as shown: a pick of a changed one is refused
+            st.button(ui.plain(f"Pick {review.reviewer}'s answer"), key=f"review_pick_{record_id}_{review.reviewer}",
+                      **ui.bound_press("pick", shown, f"Pick {review.reviewer}'s answer on call {item['source_id']}"))
+            if ui.take_press("pick", shown):
                 settle(workspace, record_id, pick=review.reviewer)
+    written_against = answer_version(record_id, item["reviews"])
     with st.form(f"review_final_{record_id}"):
         st.caption("Or write the final answer")
         verdict = st.radio("Final verdict", list(VERDICTS), format_func=ui.VERDICT_LABELS.get, horizontal=True,
@@ -128,19 +145,30 @@ def adjudication(workspace: Workspace) -> None:
         correction = st.text_area("Final corrected answer", value=next(
             (review.correction for review in item["reviews"] if review.correction), (record or {}).get(
                 "response_text") or ""), key=f"review_final_correction_{record_id}")
-        if st.form_submit_button("Save final answer"):
-            settle(workspace, record_id, verdict=verdict, tags=tags, correction=correction)
+        st.form_submit_button("Save final answer", **ui.bound_press(
+            "final", written_against, f"Save final answer on call {item['source_id']}",
+            (("Final corrected answer", f"review_final_correction_{record_id}"),)))
+    if ui.take_press("final", written_against):
+        settle(workspace, record_id, verdict=verdict, tags=tags, correction=correction)
+
+
+def answer_version(record_id: str, reviews: list[ReviewState]) -> str:
+    """The reviews of a record as a lead saw them (who, and when they last changed): what a pick or
+    a final answer is bound to, so a reviewer changing their answer meanwhile makes the lead look again."""
+    return "|".join([record_id, *(f"{review.reviewer}@{review.last_change}" for review in reviews)])
 
 
 def settle(workspace: Workspace, record_id: str, **answer: Any) -> None:
     """Record the lead's final answer (one call to adjudicate), in the name of the sidebar's reviewer."""
     if ui.need_reviewer("an adjudication"):
         return
+    lead = ui.reviewer_name()
     try:
-        adjudicate(workspace, record_id, ui.reviewer_name(), **answer)
+        event = adjudicate(workspace, record_id, lead, **answer)
     except ReviewError as exc:
         st.error(ui.plain(str(exc)))
         return
+    remember_action(lead, event.batch_id)
     st.session_state[NOTICE_KEY] = "Final answer saved."
     st.rerun()
 
@@ -192,20 +220,23 @@ def taxonomy(workspace: Workspace) -> None:
     if chosen is None:
         return
     tag = by_id[chosen]
+    as_shown = "|".join([chosen, tag.name, tag.description, str(tag.retired)])  # another lead's edit meanwhile refuses
     with right.form(f"review_tag_edit_{chosen}"):
         new_name = st.text_input("Name", value=tag.name, key=f"review_tag_name_{chosen}")
         new_description = st.text_input("Description", value=tag.description, key=f"review_tag_description_{chosen}")
         retired = st.checkbox("Retired (kept on old reviews, not offered for new ones)", value=tag.retired,
                               key=f"review_tag_retired_{chosen}")
-        if st.form_submit_button("Save tag"):
-            def edit(by: str) -> None:
-                if " ".join(new_name.split()) != tag.name:
-                    rename_tag(workspace, chosen, new_name, by=by)
-                if new_description.strip() != tag.description:
-                    describe_tag(workspace, chosen, new_description, by=by)
-                if retired != tag.retired:
-                    retire_tag(workspace, chosen, by=by, retired=retired)
-            change_tag(edit, f"Saved the tag {new_name.strip()}.")
+        st.form_submit_button("Save tag", **ui.bound_press("tag", as_shown, f"Save tag on the tag {tag.name}", (
+            ("Name", f"review_tag_name_{chosen}"), ("Description", f"review_tag_description_{chosen}"))))
+    if ui.take_press("tag", as_shown):
+        def edit(by: str) -> None:
+            if " ".join(new_name.split()) != tag.name:
+                rename_tag(workspace, chosen, new_name, by=by)
+            if new_description.strip() != tag.description:
+                describe_tag(workspace, chosen, new_description, by=by)
+            if retired != tag.retired:
+                retire_tag(workspace, chosen, by=by, retired=retired)
+        change_tag(edit, f"Saved the tag {new_name.strip()}.")
     with right.expander("History"):
         st.dataframe(pl.DataFrame(tag_history(workspace, chosen)), hide_index=True)
 

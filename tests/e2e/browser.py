@@ -112,3 +112,39 @@ def select_row(page, grid, selected: Callable[[], None], row: int = 0) -> None:
         except AssertionError:
             if attempt == 4:
                 raise
+
+
+def sidebar_field(page, label: str):
+    """A text box of the sidebar by its label: Workspace or Reviewer."""
+    return page.locator('[data-testid="stSidebar"]').get_by_role("textbox", name=label)
+
+
+def type_in_sidebar(page, label: str, value: str) -> None:
+    """Type `value` in a sidebar text box and commit it (Enter), as a person does."""
+    field = sidebar_field(page, label)
+    field.fill(value)
+    field.press("Enter")
+
+
+def settled(page) -> None:
+    """Wait until the app's script run has ended: a widget touched while a run still draws the page
+    may be redrawn under the pointer (an open dropdown then closes)."""
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+
+
+def choose_option(page, select, name: str) -> None:
+    """Open a select box or multiselect and pick the option `name`, retrying while the page settles
+    (a dropdown opened as a rerun redraws its widget closes again)."""
+    from playwright.sync_api import Error, expect
+
+    for attempt in range(5):
+        settled(page)
+        select.locator("input").click()
+        try:
+            page.get_by_role("option", name=name, exact=True).click(timeout=5_000)
+            expect(select).to_contain_text(name, timeout=5_000)
+            return
+        except (AssertionError, Error):
+            if attempt == 4:
+                raise
+            page.keyboard.press("Escape")
