@@ -13,8 +13,9 @@ folder) side by side, on a fresh workspace holding the demo data (1,500 calls), 
   code 0 and "5 added".
 Then everything stops and the workspace is read: saves (distinct review batches) per reviewer and
 the cron job's records. Reported per variant: acknowledged and stored writes, refusals (commands
-that failed, saves the page refused), and each command's time, idle (the same command alone,
-before the app starts) and under load: the difference is what the command waited for its turn.
+that failed, saves the page refused), and each write's time, idle (the same command alone before
+the app starts; one browser reviewer alone for 45 s) and under load: the difference is what the
+write waited for its turn and for the two shared cores.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
 
-from browser import CHROMIUM, CHROMIUM_ARGS, free_port, open_nav, wait_until_healthy  # noqa: E402
+from browser import CHROMIUM, CHROMIUM_ARGS, free_port, open_nav, settled, type_in_sidebar, wait_until_healthy  # noqa: E402
 
 SESSIONS, SCRIPTS, CRON_EVERY, CRON_CALLS = 3, 4, 20.0, 5
+IDLE_BROWSER_SECONDS = 45.0
 
 
 @dataclass
@@ -116,8 +118,12 @@ def cron(root: Path, workspace: Path, folder: Path, until: float, tally: Tally, 
         time.sleep(max(0.0, CRON_EVERY - seconds))
 
 
-def session(url: str, number: int, until: float, tally: Tally) -> None:
-    """One reviewer in one chromium: the first record of the queue, then Save and next until time is up."""
+def session(url: str, name: str, until: float, tally: Tally) -> None:
+    """One reviewer in one chromium: the first record of the queue, then Save and next until time is up.
+
+    A save is acknowledged when the page says "Saved <the call on screen>"; it is refused when the
+    page says it saved nothing ("Not done: ...", "Not saved: ...") or that the workspace was busy.
+    """
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
@@ -126,32 +132,25 @@ def session(url: str, number: int, until: float, tally: Tally) -> None:
         page.set_default_timeout(180_000)
         expect.set_options(timeout=180_000)
         page.goto(url)
-        name = page.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="Reviewer")
-        name.fill(f"browser-{number}")
-        name.press("Enter")
+        type_in_sidebar(page, "Reviewer", name)
         open_nav(page, "Review")
         page.get_by_role("button", name="Review the first in the queue").click()
-        running = page.locator('[data-testid="stStatusWidget"]')
-        saved = page.get_by_text(re.compile(r"^Saved .+ \(\d+ changes?\)"))
+        header = page.locator('[data-testid="stText"]').filter(has_text=re.compile(r" · "))
+        refusal = page.get_by_text(re.compile(r"^(Not done: |Not saved: |.*is busy: waited)"))
         step = 0
         while time.monotonic() < until:
-            page.wait_for_timeout(300)
-            expect(running).to_have_count(0)
+            settled(page)
             correction = page.get_by_role("textbox", name="Corrected answer")
-            expect(correction).to_have_count(1)
+            expect(correction).to_have_count(1)  # settled: no faded form of the run before
+            call = header.first.inner_text().split(" · ")[0]
             started = time.perf_counter()
-            hard = page.get_by_role("radio", name="Hard example")
-            expect(hard).to_have_count(1)
-            hard.check(force=True)
-            correction.fill(f"Session {number}, correction {step}.")
-            before = page.url
-            correction.press("Control+Enter")
-            refusal = page.locator('[data-testid="stAlertContentError"]')
+            page.get_by_role("radio", name="Hard example").check(force=True)
+            correction.fill(f"{name}, correction {step}.")
+            page.get_by_role("button", name="Save and next").click()
+            saved = page.get_by_text(re.compile(rf"^Saved {re.escape(call)} \(\d+ changes?\)"))
             expect(saved.or_(refusal).first).to_be_visible()
-            ok = saved.count() > 0 and not refusal.count()
-            if ok:
-                expect(page).not_to_have_url(before)
-            tally.add(ok, time.perf_counter() - started, refusal.first.inner_text() if refusal.count() else "")
+            ok = saved.count() > 0
+            tally.add(ok, time.perf_counter() - started, "" if ok else refusal.first.inner_text())
             step += 1
         browser.close()
 
@@ -185,8 +184,12 @@ def run_variant(root: Path, scratch: Path, minutes: float) -> dict:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, server, log)
+        alone = Tally()  # one browser reviewer with nothing else running: what a save takes idle
+        session(url, "idle-browser", time.monotonic() + IDLE_BROWSER_SECONDS, alone)
+        idle["browser save"] = statistics.median(alone.seconds)
         until = time.monotonic() + minutes * 60
-        threads = [threading.Thread(target=session, args=(url, n, until, tallies["browser"])) for n in range(SESSIONS)]
+        threads = [threading.Thread(target=session, args=(url, f"browser-{n}", until, tallies["browser"]))
+                   for n in range(SESSIONS)]
         threads += [threading.Thread(target=script, args=(root, workspace, ids, n, until, tallies["script"]))
                     for n in range(SCRIPTS)]
         threads.append(threading.Thread(target=cron, args=(root, workspace, scratch, until, tallies["cron"], template)))
@@ -206,7 +209,9 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def report(name: str, result: dict) -> None:
-    print(f"\n{name}: idle review {result['idle']['review']:.2f} s, idle info {result['idle']['info']:.2f} s")
+    idle = result["idle"]
+    print(f"\n{name}: alone, median: review command {idle['review']:.2f} s, info command {idle['info']:.2f} s, "
+          f"browser save {idle['browser save']:.2f} s")
     print(f"{'writer':8} {'acknowledged':>12} {'stored':>7} {'refused':>8} {'p50 s':>7} {'p95 s':>7}")
     for kind, tally in result["tallies"].items():
         print(f"{kind:8} {tally.acknowledged:>12} {result['stored'][kind]:>7} {tally.refused:>8} "
