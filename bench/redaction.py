@@ -301,7 +301,7 @@ def speed(args: argparse.Namespace) -> None:
     print(f"\nengine load (import spaCy + Presidio, build the pipeline): {load:.1f} s")
     for unique in (False, True):
         lines = calls(args.calls, unique, args.seed)
-        chars = sum(len(json.dumps(l["request"]["messages"])) + len(json.dumps(l.get("response") or {})) for l in lines)
+        chars = sum(len(json.dumps(line["request"]["messages"])) + len(json.dumps(line.get("response") or {})) for line in lines)
         redactor = Redactor()
         t = time.perf_counter()
         for line in lines:  # what plan.py does per example: the messages as one JSON value, then the answer

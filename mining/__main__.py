@@ -346,7 +346,7 @@ def command_annotations(workspace: Workspace, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m mining",
+        prog="faultline" if Path(sys.argv[0]).name == "faultline" else "python -m mining",
         description="Faultline: turn production LLM logs into fine-tuning and evaluation data.",
         epilog="Exit codes: 0 ok, 1 failed, 2 bad command line, 3 workspace unusable.",
     )

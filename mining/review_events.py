@@ -79,7 +79,7 @@ def append(cursor: duckdb.DuckDBPyConnection, events: list[ReviewEvent]) -> None
     # One INSERT from an Arrow table that DuckDB finds by this local variable's name (its documented
     # replacement scan; cursor.register is refused while a caller's result is still open on the
     # cursor): a bulk action's thousands of events stay quick.
-    appended_events = pa.table({
+    appended_events = pa.table({  # noqa: F841  (read by name in the SQL below)
         "n": list(range(len(events))), "event_id": [e.event_id for e in events],
         "record_id": [e.record_id for e in events], "reviewer": [e.reviewer for e in events],
         "event_at": pa.array([e.event_at for e in events], pa.timestamp("us", "UTC")),

@@ -79,7 +79,7 @@ def test_failure_modes_are_present_in_plausible_proportions(demo_workspace) -> N
     invalid_json = _share(workspace, f"{asked_json} AND NOT coalesce(json_valid(response_text), false)")
     refusals = _share(workspace, "regexp_matches(response_text, '(can''t help|cannot assist|not able to discuss)')")
     abstentions = _share(workspace, "regexp_matches(response_text, '^I(''m not sure| don''t)')")
-    hallucinated = _share(workspace, "regexp_matches(response_text, '(full refund|money-back|100% uptime|99\\.999%|Pro plan SLA guarantees 99\\.95)')")
+    hallucinated = _share(workspace, "regexp_matches(response_text, '(full refund|money-back|100% uptime|99\\.999%|Pro plan SLA guarantees 99\\.95)')")  # noqa: E501 (one pattern, kept whole)
     for share in (truncated, tool_errors, invalid_json, refusals, abstentions, hallucinated):
         assert 0.01 <= share <= 0.12
     failing = truncated + tool_errors + invalid_json + refusals + abstentions + hallucinated

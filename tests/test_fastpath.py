@@ -154,7 +154,7 @@ NASTY_CALLS: list[dict[str, Any]] = [
 ]
 
 RAW_LINES: list[bytes] = [
-    b'{"id": "nan", "request": {"messages": []}, "response": {"choices": [{"message": {"role": "assistant", "content": "x"}}]}, "latency_ms": NaN}',
+    b'{"id": "nan", "request": {"messages": []}, "response": {"choices": [{"message": {"role": "assistant", "content": "x"}}]}, "latency_ms": NaN}',  # noqa: E501 (one log line, as logged)
     b'{"id": "comma", "request": {"messages": [{"role": "user", "content": "x"},]}}',
     b'{"id": "dup-top", "id": "dup-top-2", "request": {"messages": [{"role": "user", "content": "x"}]}}',
     b'{"id": "dup-msg", "request": {"messages": [{"role": "user", "role": "system", "content": "x"}]}}',

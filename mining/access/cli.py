@@ -87,7 +87,9 @@ def command_app(workspace: object, args: argparse.Namespace) -> int:
             f"with `python -m mining users add NAME --role lead` (or configure st.login and pass --sso), "
             f"settings in {config.path}")
     command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.address", args.address,
-               "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+               "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
+               # .streamlit/config.toml's settings, for an installed app that runs outside the checkout
+               "--server.enableXsrfProtection", "true", "--server.enableCORS", "true", "--client.toolbarMode", "minimal"]
     if args.headless:
         command += ["--server.headless", "true"]
     command += ["--", "--workspace", str(workspace or default_workspace_path())]

@@ -20,7 +20,6 @@ import os
 import secrets
 import threading
 import time
-from pathlib import Path
 
 from mining.access.config import LocalUser, ServerConfig
 

@@ -134,7 +134,8 @@ def dataset_card(plan: ExportPlan, title: str, files: dict[str, list[str]], tag_
     lines += ["", "## Validation", "",
               "Every row was checked the way its trainer reads it (roles in order, a final assistant answer to learn, "
               "no empty content, chosen different from rejected, OpenAI's data-preparation checks) and against a limit "
-              f"of {request.max_tokens:,} tokens per example ({'counted with the given tokenizer' if plan.exact_tokens else 'estimated at 4 characters per token'}). "
+              f"of {request.max_tokens:,} tokens per example ("
+              f"{'counted with the given tokenizer' if plan.exact_tokens else 'estimated at 4 characters per token'}). "
               "Rows with problems were left out; `manifest.json` lists each with its reason.", ""]
     lines += _table(["config", "rows with problems", "of them over the token limit"],
                     [[p.kind.config, len(p.problems), p.over_limit] for p in plan.kinds.values()])

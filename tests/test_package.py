@@ -1,0 +1,50 @@
+"""The package: what `pip install .` puts on a machine is the whole app, and `faultline` is its command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import mining
+from mining.__main__ import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_the_faultline_command_is_the_command_line_entry_point():
+    assert PYPROJECT["project"]["scripts"] == {"faultline": "mining.__main__:main"}
+
+
+def test_the_version_has_one_home():
+    assert PYPROJECT["project"]["dynamic"] == ["version"]
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "mining.__version__"}
+    assert mining.__version__.count(".") == 2
+
+
+def test_every_package_data_file_and_app_module_is_installed():
+    """Every package of the library, every page, and every file a module reads at run time."""
+    setuptools = PYPROJECT["tool"]["setuptools"]
+    include = setuptools["packages"]["find"]["include"]
+    packages = {path.parent.relative_to(ROOT).as_posix().replace("/", ".") for path in (ROOT / "mining").rglob("__init__.py")}
+    assert all(package == "mining" or "mining.*" in include for package in packages) and "mining" in include
+    assert "views" in include and set(setuptools["py-modules"]) == {"app", "ui", "access_ui"}
+    top_level = {path.stem for path in ROOT.glob("*.py")}
+    assert top_level == set(setuptools["py-modules"])  # no root module the app imports is left behind
+    data = [path for path in (ROOT / "mining").rglob("*") if path.is_file() and path.suffix not in (".py", ".pyc")]
+    assert data and all(path.suffix == ".txt" and path.parent == ROOT / "mining" for path in data), data
+    assert setuptools["package-data"]["mining"] == ["*.txt"]
+
+
+def test_help_lists_every_command_under_the_name_it_was_called_by(tmp_path):
+    commands = set(build_parser()._subparsers._group_actions[0].choices)
+    assert {"app", "ingest", "review", "export", "evaluate", "report", "cluster"} <= commands
+    script = tmp_path / "faultline"  # what pip writes: a script named faultline that calls main()
+    script.write_text("import sys\nfrom mining.__main__ import main\nsys.exit(main())\n")
+    result = subprocess.run([sys.executable, str(script), "--help"], cwd=ROOT, capture_output=True, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: faultline ")
+    assert all(f"    {command} " in result.stdout or f"    {command}\n" in result.stdout for command in commands)
