@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -287,7 +288,8 @@ def command_review(workspace: Workspace, args: argparse.Namespace) -> int:
     correction = args.correction
     if args.correction_file:
         try:
-            correction = Path(args.correction_file).read_text(encoding="utf-8")
+            # without the newline an editor ends every file with: it is not part of the answer
+            correction = Path(args.correction_file).read_text(encoding="utf-8").rstrip("\r\n")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandFailed(f"cannot read {args.correction_file}: {exc}") from exc
     if args.verdict is None and args.tag is None and correction is None and args.note is None:
@@ -460,6 +462,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run_command(argv)
+    except BrokenPipeError:
+        # The reader stopped early (`faultline clusters --members | head`): end quietly, as the shell's
+        # own tools do, rather than with a traceback; stdout goes to /dev/null so the exit flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def run_command(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "needs_workspace", True):  # users, app: the app opens its own workspace

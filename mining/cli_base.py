@@ -21,8 +21,9 @@ class CommandFailed(Exception):
 
 
 def progress_bar(enabled: bool) -> tuple[Callable[[float, str], None], Callable[[], None]]:
-    """A (callback, close) pair drawing a progress bar on stderr, or doing nothing."""
-    if not enabled:
+    """A (callback, close) pair drawing a progress bar on stderr, or doing nothing. Only on a
+    terminal: redrawn bars written to a file or a pipe garble it (carriage returns, clipped lines)."""
+    if not enabled or not sys.stderr.isatty():
         return (lambda fraction, message: None), (lambda: None)
     from tqdm import tqdm
 

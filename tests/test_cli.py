@@ -100,3 +100,24 @@ def test_a_workspace_held_by_a_program_outside_faultline_is_waited_for_then_name
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path, fixtures):
+    """`... | head`: the pipe closes before the command writes; no BrokenPipeError traceback."""
+    workspace = tmp_path / "w.duckdb"
+    cli("ingest", str(fixtures / "openai_chat.jsonl"), "-w", str(workspace), "-q")
+    command = subprocess.Popen([sys.executable, "-m", "mining", "show", "req_00011", "--json", "-w", str(workspace)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    command.stdout.close()  # before the command has even imported its modules
+    errors = command.stderr.read().decode()
+    assert command.wait(timeout=300) == 0, errors
+    assert "Traceback" not in errors and "BrokenPipe" not in errors
+
+
+def test_progress_bars_only_on_a_terminal(tmp_path, fixtures):
+    """Written to a file or a pipe, stderr holds no redrawn bars, only the lines meant for it."""
+    workspace = tmp_path / "w.duckdb"
+    result = cli("ingest", str(fixtures / "openai_chat.jsonl"), "-w", str(workspace))
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr and "‰" not in result.stderr
+    assert "rows read" in result.stdout

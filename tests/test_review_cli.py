@@ -35,7 +35,7 @@ def test_review_by_source_id_with_every_field(path, tmp_path, capsys):
                                                                                   "note"]
     assert out["state"]["tags"] == ["hallucination", "wrong_answer"]
     state = reviewer_state(Workspace.open(path), _record_id(path, "f-1"), "ann")
-    assert state.correction == "The answer it should have given.\n" and state.note == "from a script"
+    assert state.correction == "The answer it should have given." and state.note == "from a script"  # no newline
     Workspace.close_all()
 
     record_id = _record_id(path, "f-1")
