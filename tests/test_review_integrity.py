@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from mining.review_events import bulk_apply, list_events, save_review
 from mining.review_state import record_state, reviewer_state
 from mining.taxonomy import list_tags, rename_tag, resolve_tag
-from test_review_page import calls, click, start, widget  # noqa: F401  (calls: the fixture)
+from test_review_page import calls, click, preview_bulk_verdict, start, widget  # noqa: F401  (calls: the fixture)
 from ui import plain
 
 T = datetime(2026, 11, 20, 10, 2, tzinfo=timezone.utc)
@@ -81,11 +81,7 @@ def test_a_save_on_a_review_changed_in_another_tab_is_refused(workspace, calls):
 
 
 def test_a_bulk_apply_pressed_after_its_preview_changed_is_refused(workspace, calls):
-    at = start("ana")
-    widget(at.radio, "Action").set_value("verdict")
-    at.run()
-    widget(at.selectbox, "Verdict").set_value("not_a_failure")
-    click(at, "Preview", reviewer="ana")
+    at = preview_bulk_verdict("not_a_failure")
     assert anywhere(at, "on 6 of 6 records")
     widget(at.selectbox, "Verdict").set_value("unsure")  # changed as Apply was pressed
     click(at, "Apply to 6 records", reviewer="ana")
@@ -94,11 +90,7 @@ def test_a_bulk_apply_pressed_after_its_preview_changed_is_refused(workspace, ca
 
 
 def test_a_bulk_preview_belongs_to_the_reviewer_who_made_it(workspace, calls):
-    at = start("ana")
-    widget(at.radio, "Action").set_value("verdict")
-    at.run()
-    widget(at.selectbox, "Verdict").set_value("not_a_failure")
-    click(at, "Preview", reviewer="ana")
+    at = preview_bulk_verdict("not_a_failure")
     click(at, "Apply to 6 records", reviewer="ben")  # the name in the sidebar changed meanwhile
     assert list_events(workspace) == []
     assert anywhere(at, "Not done: you pressed Apply to 6 records")

@@ -145,12 +145,18 @@ def test_bulk_tag_on_a_cluster_confirms_the_count_applies_and_undoes(workspace, 
         == [calls["f-0"]]
 
 
-def test_bulk_verdict_on_the_filtered_queue(workspace, calls):
-    at = start("ana")
+def preview_bulk_verdict(verdict: str, reviewer: str = "ana") -> AppTest:
+    """The Review page with a bulk verdict previewed on the whole queue, as `reviewer`."""
+    at = start(reviewer)
     widget(at.radio, "Action").set_value("verdict")
     at.run()
-    widget(at.selectbox, "Verdict").set_value("not_a_failure")
-    click(at, "Preview", reviewer="ana")
+    widget(at.selectbox, "Verdict").set_value(verdict)
+    click(at, "Preview", reviewer=reviewer)
+    return at
+
+
+def test_bulk_verdict_on_the_filtered_queue(workspace, calls):
+    at = preview_bulk_verdict("not_a_failure")
     assert any(ui.plain("on 6 of 6 records") in element.value for element in at.warning)
     click(at, "Apply to 6 records", reviewer="ana")
     assert all(reviewer_state(workspace, calls[f"f-{i}"], "ana").verdict == "not_a_failure" for i in range(6))

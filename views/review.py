@@ -292,7 +292,7 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
     st.rerun()
 
 
-def navigation(workspace: Workspace, record_id: str, f: QueueFilter, reviewer: str) -> None:
+def navigation(workspace: Workspace, record_id: str, f: QueueFilter, reviewer: str, undoable: Action | None) -> None:
     """Previous (the record opened before), next (the next in the queue), and undo."""
     columns = st.columns(2)
     history = st.session_state.get(HISTORY_KEY, [])
@@ -305,15 +305,14 @@ def navigation(workspace: Workspace, record_id: str, f: QueueFilter, reviewer: s
             open_record(following)
             st.rerun()
         st.info("Nothing more in this queue.")
-    undo_control(workspace, reviewer, "record")
+    undo_control(workspace, reviewer, "record", undoable)
 
 
-def undo_control(workspace: Workspace, reviewer: str, place: str) -> None:
+def undo_control(workspace: Workspace, reviewer: str, place: str, target: Action | None) -> None:
     """What an undo would cancel, in words (which call, whose, which fields, when), and the button.
     This session's latest action is undone at once; anything older (a second press, or an action of
     another session) only after a confirmation that names it, so no press cancels an earlier save
     unnoticed. The button is bound to the action it named when drawn."""
-    target = last_action(workspace, reviewer) if reviewer else None
     st.text(f"Undo would cancel {describe_action(target)}." if target else "Nothing of yours to undo.")
     batch_id = target.batch_id if target else ""
     st.button("Undo my last action", key=f"review_undo_{place}", icon=":material/undo:", disabled=target is None,
@@ -358,7 +357,8 @@ def undo_now(workspace: Workspace, reviewer: str, action: Action) -> None:
     st.rerun()
 
 
-def review_view(workspace: Workspace, record: dict[str, Any], f: QueueFilter, reviewer: str) -> None:
+def review_view(workspace: Workspace, record: dict[str, Any], f: QueueFilter, reviewer: str,
+                undoable: Action | None) -> None:
     """One record: the conversation and its context on the left, the review on the right."""
     when = record["ts"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if record["ts"] else None
     st.subheader("Record")
@@ -373,13 +373,14 @@ def review_view(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
     with right:
         others_reviews(workspace, record["record_id"], reviewer)
         review_form(workspace, record, f, reviewer)
-        navigation(workspace, record["record_id"], f, reviewer)
+        navigation(workspace, record["record_id"], f, reviewer, undoable)
 
 
 # --- Bulk actions ------------------------------------------------------------------------------
 
 
-def bulk_actions(workspace: Workspace, f: QueueFilter, reviewer: str, rows: pl.DataFrame) -> None:
+def bulk_actions(workspace: Workspace, f: QueueFilter, reviewer: str, rows: pl.DataFrame,
+                 undoable: Action | None) -> None:
     """A verdict or a tag on a whole failure mode, the filtered queue or records picked from this page
     of it, after a confirmation with the count."""
     if not access_ui.allowed("bulk_review"):
@@ -428,7 +429,7 @@ def bulk_actions(workspace: Workspace, f: QueueFilter, reviewer: str, rows: pl.D
         pending = st.session_state.get(BULK_KEY)
         if pending and pending["request"] == request:
             confirm_bulk(workspace, pending, reviewer, tags)
-        undo_control(workspace, reviewer, "bulk")
+        undo_control(workspace, reviewer, "bulk", undoable)
 
 
 def confirm_bulk(workspace: Workspace, pending: dict[str, Any], reviewer: str, tags: dict[str, str]) -> None:
@@ -475,16 +476,18 @@ def review_tab(workspace: Workspace, reviewer: str) -> dict[str, Any] | None:
     if opened and record is None:
         st.warning(ui.plain(f"No record has the id {opened} in the workspace {workspace.path}."))
     record = follow_queue(workspace, f, reviewer, record, filter_changed)
+    # what undo would cancel, looked up once per run for both undo buttons (any write reruns the page)
+    undoable = last_action(workspace, reviewer) if reviewer else None
     st.session_state[FILTER_SEEN_KEY] = f  # only now: a run cut short by the next press still sees the change
     if record is not None:
         st.divider()
-        review_view(workspace, record, f, reviewer)
+        review_view(workspace, record, f, reviewer, undoable)
     elif total:
         st.caption("Select a row to review it, or press Next.")
         if st.button("Review the first in the queue", key="review_start"):
             open_record(next_record(workspace, reviewer, f) if reviewer else rows["record_id"][0])
             st.rerun()
-    bulk_actions(workspace, f, reviewer, rows)
+    bulk_actions(workspace, f, reviewer, rows, undoable)
     return record
 
 
