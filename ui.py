@@ -43,7 +43,7 @@ INGEST_HISTORY_COLUMNS = {
     "message": "Problem",
 }
 
-# Columns of mining.similar.similar_records' neighbours, shown on the Clusters and Review pages.
+# Columns of mining.cluster.similar.similar_records' neighbours, shown on the Clusters and Review pages.
 SIMILAR_COLUMNS = {
     "similarity": st.column_config.NumberColumn("Similarity", format="%.2f", width="small"),
     "text": st.column_config.TextColumn("Text", width="large"),

@@ -55,8 +55,8 @@ class Bench:
 
     def __init__(self, data: Path, folder: Path) -> None:
         sys.path.insert(0, str(ROOT))
-        from mining.cluster import scope_ids
-        from mining.embed import EmbeddingSettings, embed_records, text_sql, vectors_for
+        from mining.cluster.run import scope_ids
+        from mining.embed.vectors import EmbeddingSettings, embed_records, text_sql, vectors_for
         from mining.ingest.pipeline import ingest_paths
         from mining.store import Workspace
 
@@ -111,8 +111,8 @@ def score(intents: list[str], labels: list[int], failing: list[str]) -> dict[str
 
 def run_faultline(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], float]:
     """One whole run_clustering in a fresh workspace: labels in bench order, and its wall time."""
-    from mining.cluster import ClusterSettings, run_clustering
-    from mining.cluster_views import member_source_ids
+    from mining.cluster.run import ClusterSettings, run_clustering
+    from mining.cluster.views import member_source_ids
     from mining.store import Workspace
 
     workspace = bench.fresh_workspace(f"{algorithm}-{seed}-{time.monotonic_ns()}")
@@ -127,7 +127,7 @@ def run_faultline(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], f
 
 def faultline_stage(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], float]:
     """Faultline's clustering alone (neighbours, reduce, cluster, attach), as run_clustering does it."""
-    from mining.cluster_algorithms import attach_noise, default_min_cluster_size, get_algorithm, neighbour_graph
+    from mining.cluster.algorithms import attach_noise, default_min_cluster_size, get_algorithm, neighbour_graph
 
     started = time.perf_counter()
     neighbours = neighbour_graph(bench.matrix, seed)

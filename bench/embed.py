@@ -55,7 +55,7 @@ REFERENCE = "torch"
 def run_variant(name: str, data: Path, out: Path) -> dict:
     """In the child: time building/loading and embedding once; save the vectors for the parent."""
     sys.path.insert(0, str(ROOT))
-    from mining.embed import EmbeddingSettings, encode, load_model
+    from mining.embed.vectors import EmbeddingSettings, encode, load_model
 
     fields, sort = VARIANTS[name]
     settings = EmbeddingSettings(**fields)
@@ -79,7 +79,7 @@ def run_variant(name: str, data: Path, out: Path) -> dict:
 def run_end_to_end(data: Path, out: Path) -> dict:
     """In the child: `embed_records` (model loaded) on a fresh workspace holding the log, nothing cached."""
     sys.path.insert(0, str(ROOT))
-    from mining.embed import EmbeddingSettings, embed_records, load_model, vectors_for
+    from mining.embed.vectors import EmbeddingSettings, embed_records, load_model, vectors_for
     from mining.ingest.pipeline import ingest_paths
     from mining.store import Workspace
 

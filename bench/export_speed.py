@@ -36,9 +36,9 @@ CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] or '
 
 def prepare(folder: Path, calls: int):
     """The demo data, clustered, every failure reviewed with a correction."""
-    from mining.cluster import run_clustering
+    from mining.cluster.run import run_clustering
     from mining.demo import load_demo
-    from mining.review_events import ReviewEvent, append, bulk_apply, new_id, now_utc
+    from mining.review.events import ReviewEvent, append, bulk_apply, new_id, now_utc
     from mining.store import Workspace
 
     workspace = Workspace.open(folder / "workspace.duckdb")
@@ -60,7 +60,7 @@ def prepare(folder: Path, calls: int):
 def tokenizer_folder(folder: Path) -> str:
     from transformers import AutoTokenizer
 
-    from mining.embed import EmbeddingSettings
+    from mining.embed.vectors import EmbeddingSettings
 
     tokenizer = AutoTokenizer.from_pretrained(str(EmbeddingSettings().model_path), local_files_only=True)
     tokenizer.chat_template = CHAT_TEMPLATE
@@ -69,7 +69,7 @@ def tokenizer_folder(folder: Path) -> str:
 
 
 def baseline(workspace, out: Path) -> float:
-    from mining.review_state import record_state_sql
+    from mining.review.state import record_state_sql
 
     started = time.perf_counter()
     workspace.cursor().execute(f"""

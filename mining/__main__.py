@@ -21,13 +21,13 @@ from typing import Callable, Sequence
 from mining.access.cli import add_commands as add_access_commands
 from mining.cli_base import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WORKSPACE, CommandFailed, progress_bar,
                              workspace_option)
-from mining.cluster import SCOPES
-from mining.cluster_algorithms import ALGORITHMS
-from mining.embed import BACKENDS, TEXT_CHOICES
+from mining.cluster.run import SCOPES
+from mining.cluster.algorithms import ALGORITHMS
+from mining.embed.vectors import BACKENDS, TEXT_CHOICES
 from mining.evaluate.cli import add_commands as add_evaluate_commands
 from mining.export.cli import add_commands as add_export_commands
 from mining.report.cli import add_commands as add_report_commands
-from mining.review_events import VERDICTS
+from mining.review.events import VERDICTS
 from mining.recovery import recover
 from mining.store import Workspace, WorkspaceError
 
@@ -157,7 +157,7 @@ def command_show(workspace: Workspace, args: argparse.Namespace) -> int:
 def command_embed(workspace: Workspace, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from mining.embed import embed_records, embedding_settings, save_embedding_settings
+    from mining.embed.vectors import embed_records, embedding_settings, save_embedding_settings
 
     given = {key: value for key, value in (("model", args.model), ("backend", args.backend), ("text", args.text),
                                            ("max_seq_length", args.max_seq_length), ("batch_size", args.batch_size))
@@ -186,8 +186,8 @@ def command_embed(workspace: Workspace, args: argparse.Namespace) -> int:
 def command_cluster(workspace: Workspace, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from mining.cluster import ClusterSettings, ClusteringError, run_clustering
-    from mining.embed import embedding_settings
+    from mining.cluster.run import ClusterSettings, ClusteringError, run_clustering
+    from mining.embed.vectors import embedding_settings
 
     try:
         settings = ClusterSettings(algorithm=args.algorithm, scope=args.scope, attach_unclustered=not args.no_attach,
@@ -208,7 +208,7 @@ def command_cluster(workspace: Workspace, args: argparse.Namespace) -> int:
 
 
 def command_clusters(workspace: Workspace, args: argparse.Namespace) -> int:
-    from mining.cluster_views import NOISE, latest_run, list_clusters, member_source_ids, source_ids
+    from mining.cluster.views import NOISE, latest_run, list_clusters, member_source_ids, source_ids
 
     if latest_run(workspace) is None:
         raise CommandFailed("no clustering run yet: run `python -m mining cluster` first")
@@ -282,8 +282,8 @@ def command_review(workspace: Workspace, args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from mining.browse import get_record
-    from mining.review_events import ReviewError, save_review
-    from mining.review_state import reviewer_state
+    from mining.review.events import ReviewError, save_review
+    from mining.review.state import reviewer_state
 
     correction = args.correction
     if args.correction_file:
@@ -318,8 +318,8 @@ def command_review(workspace: Workspace, args: argparse.Namespace) -> int:
 
 
 def command_annotations(workspace: Workspace, args: argparse.Namespace) -> int:
-    from mining.review_events import ReviewError
-    from mining.review_exchange import export_annotations, import_annotations
+    from mining.review.events import ReviewError
+    from mining.review.exchange import export_annotations, import_annotations
 
     if args.annotations_command == "export":
         try:

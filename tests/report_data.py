@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from mining.ingest.pipeline import ingest_paths
-from mining.review_events import save_review
+from mining.review.events import save_review
 from mining.store import Workspace
 from review_data import add_cluster_run
 

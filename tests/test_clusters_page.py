@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 import ui
 from failure_modes_data import HTML, use_fp32_embeddings, write_failure_modes_log
 from mining import jobs
-from mining.cluster import ClusterSettings, run_clustering
-from mining.cluster_map import map_figure
-from mining.cluster_views import list_clusters, map_points
+from mining.cluster.run import ClusterSettings, run_clustering
+from mining.cluster.chart import map_figure
+from mining.cluster.views import list_clusters, map_points
 from mining.ingest.pipeline import ingest_paths
 
 ROOT = Path(__file__).parents[1]

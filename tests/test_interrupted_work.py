@@ -82,7 +82,7 @@ def test_a_clustering_run_killed_half_way_is_marked_failed_on_the_next_start(tmp
     path = tmp_path / "w.duckdb"
     assert main(["ingest", str(fixtures / "openai_chat.jsonl"), "-q", "-w", str(path)]) == 0
     Workspace.close_all()
-    killed_while(f"import mining.cluster as cluster; cluster.vectors_for = {KILL}", "cluster", "-q", "-w", str(path))
+    killed_while(f"import mining.cluster.run as cluster; cluster.vectors_for = {KILL}", "cluster", "-q", "-w", str(path))
     workspace = Workspace.open(path)
     (status,), = workspace.cursor().execute("SELECT status FROM cluster_runs").fetchall()
     assert status == "running"

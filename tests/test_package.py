@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import mining
@@ -34,8 +35,14 @@ def test_every_package_data_file_and_app_module_is_installed():
     top_level = {path.stem for path in ROOT.glob("*.py")}
     assert top_level == set(setuptools["py-modules"])  # no root module the app imports is left behind
     data = [path for path in (ROOT / "mining").rglob("*") if path.is_file() and path.suffix not in (".py", ".pyc")]
-    assert data and all(path.suffix == ".txt" and path.parent == ROOT / "mining" for path in data), data
-    assert setuptools["package-data"]["mining"] == ["*.txt"]
+    package_data = setuptools["package-data"]
+    assert data and all(any(fnmatch(path.name, pattern) for pattern in package_data.get(package_of(path), []))
+                        for path in data), (data, package_data)
+
+
+def package_of(path: Path) -> str:
+    """The dotted package a data file sits in, as setuptools' package-data names it."""
+    return path.parent.relative_to(ROOT).as_posix().replace("/", ".")
 
 
 def test_help_lists_every_command_under_the_name_it_was_called_by(tmp_path):

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mining.adjudication import adjudicate
-from mining.review_events import ReviewError, bulk_apply, list_events, save_review, undo
-from mining.review_exchange import export_annotations, import_annotations
-from mining.review_state import record_state, reviewer_states
+from mining.review.adjudication import adjudicate
+from mining.review.events import ReviewError, bulk_apply, list_events, save_review, undo
+from mining.review.exchange import export_annotations, import_annotations
+from mining.review.state import record_state, reviewer_states
 from mining.store import Workspace
-from mining.taxonomy import add_tag, resolve_tag
+from mining.review.taxonomy import add_tag, resolve_tag
 from review_data import load_calls
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from mining.review_events import bulk_apply, list_events, save_review
-from mining.review_state import record_state, reviewer_state
-from mining.taxonomy import list_tags, rename_tag, resolve_tag
+from mining.review.events import bulk_apply, list_events, save_review
+from mining.review.state import record_state, reviewer_state
+from mining.review.taxonomy import list_tags, rename_tag, resolve_tag
 from test_review_page import calls, click, preview_bulk_verdict, start, widget  # noqa: F401  (calls: the fixture)
 from ui import plain
 

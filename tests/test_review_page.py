@@ -10,12 +10,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui
-from mining.adjudication import disagreements
-from mining.review_events import list_events, save_review
-from mining.review_exchange import export_annotations
-from mining.review_queue import live_claims
-from mining.review_state import record_state, reviewer_state
-from mining.second_review import second_review_share, set_second_review_share
+from mining.review.adjudication import disagreements
+from mining.review.events import list_events, save_review
+from mining.review.exchange import export_annotations
+from mining.review.queue import live_claims
+from mining.review.state import record_state, reviewer_state
+from mining.review.second_review import second_review_share, set_second_review_share
 from mining.store import Workspace
 from review_data import add_cluster_run, load_calls
 
@@ -337,7 +337,7 @@ def test_the_queue_filters_by_mode_and_review_state(workspace, calls):
 
 
 def test_the_taxonomy_tab_adds_renames_and_retires_tags(workspace, calls):
-    from mining.taxonomy import list_tags, resolve_tag
+    from mining.review.taxonomy import list_tags, resolve_tag
 
     at = start("lead", record=calls["f-0"])
     at.text_input(key="review_tag_new_name").input("stale policy")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from mining import store
-from mining.review_events import save_review
-from mining.review_state import reviewer_state
+from mining.review.events import save_review
+from mining.review.state import reviewer_state
 from mining.store import Workspace
-from mining.taxonomy import (UnknownTag, add_tag, describe_tag, list_tags, rename_tag, resolve_tag, retire_tag,
+from mining.review.taxonomy import (UnknownTag, add_tag, describe_tag, list_tags, rename_tag, resolve_tag, retire_tag,
                              tag_history)
 from review_data import load_calls
 

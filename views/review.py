@@ -28,18 +28,18 @@ import streamlit as st
 import access_ui
 import ui
 from mining.browse import filter_options, get_record
-from mining.cluster_views import mode_names
+from mining.cluster.views import mode_names
 from mining.detect import signal_counts, signals_of
-from mining.review_events import (VERDICTS, Action, ReviewError, bulk_apply, bulk_preview, describe_action,
+from mining.review.events import (VERDICTS, Action, ReviewError, bulk_apply, bulk_preview, describe_action,
                                   last_action, list_events, save_from_editor, undo)
-from mining.review_queue import (ORDERS, STATES, QueueFilter, claim_batch, in_queue, next_record, queue_count,
+from mining.review.queue import (ORDERS, STATES, QueueFilter, claim_batch, in_queue, next_record, queue_count,
                                  queue_page, queue_record_ids, release_claims)
-from mining.review_state import record_state, reviewer_state, reviewer_states
-from mining.review_view import record_cluster, reviewer_names
-from mining.second_review import is_blind
-from mining.similar import similar_records
+from mining.review.state import record_state, reviewer_state, reviewer_states
+from mining.review.context import record_cluster, reviewer_names
+from mining.review.second_review import is_blind
+from mining.cluster.similar import similar_records
 from mining.store import Workspace
-from mining.taxonomy import list_tags
+from mining.review.taxonomy import list_tags
 from views.review_team import (LAST_ACTION_KEY, NOTICE_KEY, UNDO_PENDING_KEY, agreement, annotations, progress,
                                remember_action, tag_names, taxonomy)
 

@@ -16,16 +16,16 @@ import streamlit as st
 
 import access_ui
 import ui
-from mining.adjudication import adjudicate, disagreements
-from mining.agreement import agreement_report
+from mining.review.adjudication import adjudicate, disagreements
+from mining.review.agreement import agreement_report
 from mining.browse import get_record
-from mining.review_events import VERDICTS, ReviewError
-from mining.review_exchange import export_annotations, import_annotations
-from mining.review_progress import progress_by_cluster, progress_by_reviewer, reviews_per_day
-from mining.review_state import ReviewState
-from mining.second_review import second_review_share, set_second_review_share
+from mining.review.events import VERDICTS, ReviewError
+from mining.review.exchange import export_annotations, import_annotations
+from mining.review.progress import progress_by_cluster, progress_by_reviewer, reviews_per_day
+from mining.review.state import ReviewState
+from mining.review.second_review import second_review_share, set_second_review_share
 from mining.store import Workspace
-from mining.taxonomy import UnknownTag, add_tag, describe_tag, list_tags, rename_tag, retire_tag, tag_history
+from mining.review.taxonomy import UnknownTag, add_tag, describe_tag, list_tags, rename_tag, retire_tag, tag_history
 
 NOTICE_KEY = "review_notice"
 LAST_ACTION_KEY = "review_my_last_action"  # (reviewer, batch id) of this session's latest action

@@ -25,13 +25,13 @@ import polars as pl
 import pyarrow as pa
 
 from mining.detect import signal_settings
-from mining.embed import text_vectors
+from mining.embed.vectors import text_vectors
 from mining.evaluate.answers import AnswerFile, AnswerMapping, match_answers
 from mining.evaluate.checks import DEFAULT_CHECKS, judge, parse_check
 from mining.evaluate.endpoint import AnswerResult, EndpointConfig, Prompt, generate_answers
 from mining.evaluate.items import GoldenSet, golden_set
 from mining.evaluate.scores import grouped_scores
-from mining.review_events import now_utc
+from mining.review.events import now_utc
 from mining.store import Workspace
 
 Progress = Callable[[float, str], None]
@@ -115,7 +115,7 @@ def _store_answers(workspace: Workspace, name: str, rows: list[tuple[str, str | 
     """Insert or replace (record_id, answer, error, latency_ms) rows of a run."""
     if not rows:
         return
-    # found by this local variable's name (DuckDB's replacement scan), as in mining.review_events
+    # found by this local variable's name (DuckDB's replacement scan), as in mining.review.events
     new_answers = pa.table({"record_id": pa.array([r[0] for r in rows], pa.string()),  # noqa: F841
                             "answer": pa.array([r[1] for r in rows], pa.string()),
                             "error": pa.array([r[2] for r in rows], pa.string()),

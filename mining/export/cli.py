@@ -24,9 +24,9 @@ from mining.export.plan import DEFAULT_MAX_TOKENS, FORMATS, ExportError, ExportP
 from mining.export.selection import DEFAULT_VERDICTS, ExportFilter
 from mining.export.tokens import TokenizerError
 from mining.export.writer import ExportResult, make_export, read_manifest
-from mining.review_events import VERDICTS
+from mining.review.events import VERDICTS
 from mining.store import Workspace
-from mining.taxonomy import UnknownTag, resolve_tag
+from mining.review.taxonomy import UnknownTag, resolve_tag
 
 
 def _time(value: str | None, option: str) -> datetime | None:

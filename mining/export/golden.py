@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from mining.export.selection import Example, ExportFilter, select_examples
-from mining.review_events import now_utc
+from mining.review.events import now_utc
 from mining.store import Workspace
 
 HAND, HOLDOUT = "hand", "holdout"

@@ -28,10 +28,10 @@ from mining.export.card import dataset_card
 from mining.export.files import WRITERS, row_hash, sha256_file
 from mining.export.golden import HOLDOUT
 from mining.export.partials import OWNER_FILE, PARTIAL_MARK, remove_abandoned_exports
-from mining.embed import Progress
+from mining.embed.vectors import Progress
 from mining.export.plan import ExportError, ExportPlan, ExportRequest, plan_export
 from mining.processes import this_process
-from mining.review_events import now_utc
+from mining.review.events import now_utc
 from mining.settings import get_setting
 from mining.store import Workspace
 
@@ -113,7 +113,7 @@ def _record(workspace: Workspace, export_id: str, name: str, version: int, folde
                   for record_id, row in zip(kind_plan.record_ids, kind_plan.rows)]
         items += [(kind, row.record_id, None, "left_out", row.reason, None) for row in kind_plan.left_out]
     # One INSERT from an Arrow table found by this local variable's name (DuckDB's replacement scan),
-    # as mining.review_events does: executemany takes seconds for a few thousand rows.
+    # as mining.review.events does: executemany takes seconds for a few thousand rows.
     new_export_items = pa.table({column: pa.array([item[n] for item in items], pa.string()) for n, column in  # noqa: F841
                                  enumerate(("kind", "record_id", "split", "status", "reason", "row_hash"))})
     with workspace.transaction() as cursor:

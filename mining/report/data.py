@@ -22,12 +22,12 @@ from typing import Any
 
 import polars as pl
 
-from mining.agreement import agreement_report, cohen_kappa
-from mining.cluster_identity import trend
-from mining.cluster_views import latest_run, list_clusters
+from mining.review.agreement import agreement_report, cohen_kappa
+from mining.cluster.identity import trend
+from mining.cluster.views import latest_run, list_clusters
 from mining.detect import failures_sql
 from mining.export.history import list_exports
-from mining.review_state import EFFECTIVE_SQL, NOT_A_REVIEW, reviewer_state_sql
+from mining.review.state import EFFECTIVE_SQL, NOT_A_REVIEW, reviewer_state_sql
 from mining.report.period import ReportPeriod, utc_start, week_label
 from mining.store import Workspace
 
@@ -305,7 +305,7 @@ _JUDGED = f"action = 'verdict' AND payload ->> '$.after' <> '{NOT_A_REVIEW}'"
 
 def _agreement_in(workspace: Workspace, period: ReportPeriod) -> Agreement:
     """First against second verdict of the records whose second review came in the period, as
-    mining.agreement compares them overall (each reviewer's current verdict, ordered by when they
+    mining.review.agreement compares them overall (each reviewer's current verdict, ordered by when they
     first gave one)."""
     pairs = workspace.cursor().execute(f"""
         WITH s AS ({reviewer_state_sql()}),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from browser import needs_chromium, open_nav, select_row, shown
-from mining.cluster import ClusterSettings, run_clustering
+from mining.cluster.run import ClusterSettings, run_clustering
 from mining.ingest.pipeline import ingest_paths
 from mining.store import Workspace
 

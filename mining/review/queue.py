@@ -8,10 +8,10 @@ done. Filtering, ordering and paging all happen in one DuckDB query.
 Why claims: two reviewers working the same queue would otherwise judge the same records. A claim
 holds a record for one reviewer until it expires (30 minutes by default), so an abandoned batch
 frees itself; others' live claims are skipped by every reviewer's queue, and judging a record
-releases its reviewer's claim (mining.review_events). Every function takes the time `at`, so
+releases its reviewer's claim (mining.review.events). Every function takes the time `at`, so
 tests can move the clock.
 
-Blindness: while a record picked for a second review (mining.second_review) waits for its second
+Blindness: while a record picked for a second review (mining.review.second_review) waits for its second
 reviewer, every reviewer who has not judged it gets its record-level verdict, tags and dispute
 flag as NULL, never the first reviewer's answer.
 """
@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 import polars as pl
 
-from mining.cluster_views import latest_run
-from mining.review_events import now_utc
-from mining.review_state import record_state_sql, reviewer_state_sql
-from mining.second_review import second_review_share, second_review_sql
+from mining.cluster.views import latest_run
+from mining.review.events import now_utc
+from mining.review.state import record_state_sql, reviewer_state_sql
+from mining.review.second_review import second_review_share, second_review_sql
 from mining.store import Workspace
 
 ReviewStateFilter = Literal["any", "todo", "unreviewed", "reviewed", "disputed", "adjudicated"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mining.cluster_algorithms import NOISE
+from mining.cluster.algorithms import NOISE
 
 KEYWORDS = 10
 NAME_WORDS = 4

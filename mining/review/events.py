@@ -7,8 +7,8 @@ bulk apply, an undo) is one `batch_id` shared by its events, so an undo reverts 
 
 Actions: `verdict`, `tags` (the full set of tag ids), `correction` ({text, tool_calls}), `note`
 set a field of the reviewer's own review; `bulk` events are verdict/tags events with `bulk` set;
-`adjudication` is a lead's final answer (see mining.agreement); `undo` points (`undoes`) at an
-event it cancels. The current state is derived from these rows in mining.review_state.
+`adjudication` is a lead's final answer (see mining.review.agreement); `undo` points (`undoes`) at an
+event it cancels. The current state is derived from these rows in mining.review.state.
 
 Two writers (threads, browser sessions) lose nothing: each action reads the `before` values and
 appends its events inside one transaction under the workspace's write lock.
@@ -25,9 +25,9 @@ from typing import Any, Iterable
 import duckdb
 import pyarrow as pa
 
-from mining.review_state import ReviewState, reviewer_state, reviews_by
+from mining.review.state import ReviewState, reviewer_state, reviews_by
 from mining.store import Workspace
-from mining.taxonomy import UnknownTag, resolve_tag, tag_ids_for_review
+from mining.review.taxonomy import UnknownTag, resolve_tag, tag_ids_for_review
 
 VERDICTS = ("hard_example", "not_a_failure", "unsure", "skip")
 ACTIONS = ("verdict", "tags", "correction", "note", "adjudication", "undo")

@@ -3,14 +3,14 @@
 Why a hash and not a random draw: the choice is the same on every machine, in every session and
 after every re-ingest, needs no table, and SQL (the queue) and Python (the page) compute the same
 answer. A chosen record wants reviews from two different reviewers; the second one sees the record
-without the first one's review (see mining.review_queue), so their agreement can be measured.
+without the first one's review (see mining.review.queue), so their agreement can be measured.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from mining.review_state import record_state, reviewer_state
+from mining.review.state import record_state, reviewer_state
 from mining.settings import get_setting, set_setting
 from mining.store import Workspace
 

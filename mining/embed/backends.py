@@ -13,7 +13,7 @@ Backends:
   onnx-int8      that export with int8 weights (dynamic, per-channel quantisation), ONNX Runtime
   openvino       the fp32 ONNX export run by OpenVINO
   openvino-int8  that export quantised to int8 weights and activations by NNCF (static: scales
-                 calibrated on the fixed texts of embed_calibration.txt), run by OpenVINO
+                 calibrated on the fixed texts of calibration.txt), run by OpenVINO
   static         static token embeddings distilled from the model with model2vec (256 dims)
 """
 
@@ -219,7 +219,7 @@ def _quantise_onnx(onnx_file: Path, folder: Path) -> None:
     quantize_dynamic(str(onnx_file), str(folder / "model.onnx"), weight_type=QuantType.QInt8, per_channel=True)
 
 
-CALIBRATION_FILE = Path(__file__).with_name("embed_calibration.txt")
+CALIBRATION_FILE = Path(__file__).with_name("calibration.txt")
 
 
 def calibration_texts() -> list[str]:

@@ -1,6 +1,6 @@
 """Review progress for the team and the weekly meeting: per failure mode, per reviewer, per day.
 
-Why from the log: progress is just another reading of `review_events` (through mining.review_state),
+Why from the log: progress is just another reading of `review_events` (through mining.review.state),
 so it can never disagree with what the queue shows. A record counts as reviewed once someone gave
 it a verdict other than skip, or a lead adjudicated it; "remaining" are the failing records not
 reviewed yet.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from mining.cluster_views import latest_run
-from mining.review_state import EFFECTIVE_SQL, NOT_A_REVIEW, record_state_sql, reviewer_state_sql
+from mining.cluster.views import latest_run
+from mining.review.state import EFFECTIVE_SQL, NOT_A_REVIEW, record_state_sql, reviewer_state_sql
 from mining.store import Workspace
 
 _REVIEWED = "(len(s.reviewers) > 0 OR s.adjudicated_by IS NOT NULL)"

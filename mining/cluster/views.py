@@ -1,6 +1,6 @@
 """Reading clustering runs back: the ranked failure modes, one mode in detail, members, the map.
 
-Why apart from mining/cluster.py: that module computes and writes a run; pages and the command
+Why apart from mining/cluster/run.py: that module computes and writes a run; pages and the command
 line only ever read the latest finished one, and reviewers' renames live beside runs (in
 `cluster_names`, keyed by the lasting cluster id) so that they win over any run's automatic name.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from mining.embed import text_sql
+from mining.embed.vectors import text_sql
 from mining.store import Workspace
 
 NOISE = -1

@@ -2,7 +2,7 @@
 
 Why an event and not an overwrite: the reviewers' own answers stay in the log as they gave them
 (agreement is measured on them); the lead's `adjudication` event only decides what the record
-counts as from now on (mining.review_state), and the lead can undo it like any other action.
+counts as from now on (mining.review.state), and the lead can undo it like any other action.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from mining.review_events import ReviewError, ReviewEvent, append, check_verdict, new_id, now_utc
-from mining.review_state import record_state, record_state_sql, reviewer_states
+from mining.review.events import ReviewError, ReviewEvent, append, check_verdict, new_id, now_utc
+from mining.review.state import record_state, record_state_sql, reviewer_states
 from mining.store import Workspace
-from mining.taxonomy import UnknownTag, tag_ids_for_review
+from mining.review.taxonomy import UnknownTag, tag_ids_for_review
 
 
 def disagreements(workspace: Workspace, limit: int = 200) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from mining.review_events import ACTIONS, ReviewError, ReviewEvent, append, list_events
+from mining.review.events import ACTIONS, ReviewError, ReviewEvent, append, list_events
 from mining.store import Workspace
 
 _EVENT_KEYS = ("event_id", "record_id", "reviewer", "event_at", "action", "payload", "batch_id")

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from mining.embed_backends import BACKENDS, Encoder, load_encoder
+from mining.embed.backends import BACKENDS, Encoder, load_encoder
 from mining.settings import get_setting, set_setting
 from mining.store import Workspace
 
@@ -48,7 +48,7 @@ class EmbeddingSettings:
 
     model: 'all-MiniLM-L6-v2' (the copy packaged with Faultline) or the path of a local
       sentence-transformers folder.
-    backend: how the model runs, one of BACKENDS (mining/embed_backends.py). The default,
+    backend: how the model runs, one of BACKENDS (mining/embed/backends.py). The default,
       openvino-int8, was the fastest on two cores that kept the fp32 model's clustering quality
       (bench/README.md); 'torch' is the fp32 reference.
     text: what is embedded: 'request' (the last user message), 'response', or 'both'

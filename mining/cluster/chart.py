@@ -11,7 +11,7 @@ import html
 import plotly.graph_objects as go
 import polars as pl
 
-from mining.cluster_views import NOISE
+from mining.cluster.views import NOISE
 
 
 def hover_text(text: str | None, width: int = 80, lines: int = 6) -> str:

@@ -23,13 +23,13 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 
-from mining.cluster_algorithms import (ALGORITHMS, NOISE, Assignment, attach_noise, centroids,
+from mining.cluster.algorithms import (ALGORITHMS, NOISE, Assignment, attach_noise, centroids,
                                        default_min_cluster_size, get_algorithm, map_coordinates,
                                        neighbour_graph)
-from mining.cluster_identity import ClusterShape, match_clusters
-from mining.cluster_labels import central_examples, distinct_name, labels_for
+from mining.cluster.identity import ClusterShape, match_clusters
+from mining.cluster.labels import central_examples, distinct_name, labels_for
 from mining.detect import failures_sql
-from mining.embed import EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
+from mining.embed.vectors import EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
 from mining.processes import this_process
 from mining.store import Workspace
 

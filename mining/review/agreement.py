@@ -6,7 +6,7 @@ beyond what their own verdict frequencies predict. It is None when undefined (bo
 one and the same answer to everything, so expected agreement is 1).
 
 What is compared: records judged (a verdict other than skip) by at least two reviewers, mostly the
-blind second reviews of mining.second_review.
+blind second reviews of mining.review.second_review.
 - per pair of reviewers: the two reviewers' answers on the records both judged;
 - overall: each such record's first review against its second (by the time of their first verdict),
   whoever gave them, so the figure covers the whole team.
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Hashable, Sequence
 
-from mining.review_state import NOT_A_REVIEW, reviewer_state_sql
+from mining.review.state import NOT_A_REVIEW, reviewer_state_sql
 from mining.store import Workspace
 
 
