@@ -56,8 +56,8 @@ class Bench:
     def __init__(self, data: Path, folder: Path) -> None:
         sys.path.insert(0, str(ROOT))
         from mining.cluster.run import scope_ids
-        from mining.embed.vectors import EmbeddingSettings, embed_records, text_sql, vectors_for
-        from mining.ingest.pipeline import ingest_paths
+        from mining.embed import EmbeddingSettings, embed_records, text_sql, vectors_for
+        from mining.ingest import ingest_paths
         from mining.store import Workspace
 
         truth = json.loads((data / "clinc150_truth.json").read_text())
@@ -111,8 +111,7 @@ def score(intents: list[str], labels: list[int], failing: list[str]) -> dict[str
 
 def run_faultline(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], float]:
     """One whole run_clustering in a fresh workspace: labels in bench order, and its wall time."""
-    from mining.cluster.run import ClusterSettings, run_clustering
-    from mining.cluster.views import member_source_ids
+    from mining.cluster import ClusterSettings, member_source_ids, run_clustering
     from mining.store import Workspace
 
     workspace = bench.fresh_workspace(f"{algorithm}-{seed}-{time.monotonic_ns()}")

@@ -56,7 +56,7 @@ def write_log(path: Path, texts: list[str], picks: np.ndarray, failing: int) -> 
 def prepare(workspace_path: Path, data: Path, failures: int, passing: int) -> list[str]:
     """Ingest the calls and cache their vectors; returns the intent of each failing call."""
     from mining.embed.vectors import EmbeddingSettings, embedding_settings, encode, store_vectors, text_hash
-    from mining.ingest.pipeline import ingest_paths
+    from mining.ingest import ingest_paths
     from mining.store import Workspace
 
     texts, intents = requests_and_intents(data)
@@ -80,7 +80,7 @@ def prepare(workspace_path: Path, data: Path, failures: int, passing: int) -> li
 
 def timed_run(workspace) -> dict:
     """One run_clustering with the default settings: wall time, summary, stage start times."""
-    from mining.cluster.run import run_clustering
+    from mining.cluster import run_clustering
 
     stages: list[tuple[float, str]] = []
     started = time.perf_counter()
@@ -100,7 +100,7 @@ def child(workspace_path: Path, out: Path) -> None:
     The first pays numba's compilation of UMAP and NN-descent; the second also matches its
     clusters to the first's. Writes both runs' timings and the second run's members to `out`.
     """
-    from mining.cluster.views import member_source_ids
+    from mining.cluster import member_source_ids
     from mining.store import Workspace
 
     workspace = Workspace.open(workspace_path)

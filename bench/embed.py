@@ -80,7 +80,7 @@ def run_end_to_end(data: Path, out: Path) -> dict:
     """In the child: `embed_records` (model loaded) on a fresh workspace holding the log, nothing cached."""
     sys.path.insert(0, str(ROOT))
     from mining.embed.vectors import EmbeddingSettings, embed_records, load_model, vectors_for
-    from mining.ingest.pipeline import ingest_paths
+    from mining.ingest import ingest_paths
     from mining.store import Workspace
 
     settings = EmbeddingSettings()

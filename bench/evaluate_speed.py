@@ -32,11 +32,12 @@ from chat_server import serve_chat  # noqa: E402
 
 
 def prepare(folder: Path, golden: int):
-    from mining.cluster.run import run_clustering
+    from mining.cluster import run_clustering
     from mining.demo import load_demo
     from mining.export.golden import HOLDOUT, add_golden, stratified_pick
     from mining.export.selection import ExportFilter, select_examples
-    from mining.review.events import ReviewEvent, append, bulk_apply, new_id, now_utc
+    from mining.common import now_utc
+    from mining.review.events import ReviewEvent, append, bulk_apply, new_id
     from mining.store import Workspace
 
     workspace = Workspace.open(folder / "workspace.duckdb")

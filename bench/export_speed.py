@@ -36,9 +36,10 @@ CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] or '
 
 def prepare(folder: Path, calls: int):
     """The demo data, clustered, every failure reviewed with a correction."""
-    from mining.cluster.run import run_clustering
+    from mining.cluster import run_clustering
     from mining.demo import load_demo
-    from mining.review.events import ReviewEvent, append, bulk_apply, new_id, now_utc
+    from mining.common import now_utc
+    from mining.review.events import ReviewEvent, append, bulk_apply, new_id
     from mining.store import Workspace
 
     workspace = Workspace.open(folder / "workspace.duckdb")
@@ -60,7 +61,7 @@ def prepare(folder: Path, calls: int):
 def tokenizer_folder(folder: Path) -> str:
     from transformers import AutoTokenizer
 
-    from mining.embed.vectors import EmbeddingSettings
+    from mining.embed import EmbeddingSettings
 
     tokenizer = AutoTokenizer.from_pretrained(str(EmbeddingSettings().model_path), local_files_only=True)
     tokenizer.chat_template = CHAT_TEMPLATE
@@ -69,7 +70,7 @@ def tokenizer_folder(folder: Path) -> str:
 
 
 def baseline(workspace, out: Path) -> float:
-    from mining.review.state import record_state_sql
+    from mining.review import record_state_sql
 
     started = time.perf_counter()
     workspace.cursor().execute(f"""

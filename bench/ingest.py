@@ -76,7 +76,7 @@ def run_faultline(path: Path, fast: bool = True) -> int:
     """Faultline's ingest of the same file into a fresh workspace."""
     sys.path.insert(0, str(ROOT))
     from mining.ingest import fastpath_openai
-    from mining.ingest.pipeline import ingest_paths
+    from mining.ingest import ingest_paths
     from mining.store import Workspace
 
     fastpath_openai.ENABLED = fast

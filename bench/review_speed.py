@@ -27,7 +27,7 @@ from browser import CHROMIUM, CHROMIUM_ARGS, open_nav, serve  # noqa: E402
 
 def prepare(path: Path) -> None:
     """The demo data, detected and clustered, in a workspace that is closed again for the server."""
-    from mining.cluster.run import run_clustering
+    from mining.cluster import run_clustering
     from mining.demo import load_demo
     from mining.store import Workspace
 

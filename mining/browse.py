@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from mining.ingest.record import JSON_COLUMNS
+from mining.ingest import JSON_COLUMNS
 from mining.store import Workspace
 
 Feedback = Literal["any", "negative", "positive", "none"]

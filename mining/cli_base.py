@@ -15,6 +15,9 @@ from mining.store import default_workspace_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WORKSPACE = 0, 1, 2, 3
 
+AddCommand = Callable[[str, Callable[..., int], str], argparse.ArgumentParser]
+"""The entry point's `add(name, handler, help)`: each stage's cli.py registers its commands with it."""
+
 
 class CommandFailed(Exception):
     """The command could not do its work; the message is the one-line reason."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from mining.ingest.pipeline import IngestReport
+    from mining.ingest import IngestReport
     from mining.store import Workspace
 
 DEFAULT_END = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
@@ -528,7 +528,7 @@ def load_demo(workspace: "Workspace", seed: int = 7, calls: int = 3000,
     The file lives in a temporary folder: records keep their raw lines, so nothing needs it after
     ingest, and its stable name keeps `source_file` the same on every load (reloading adds nothing).
     """
-    from mining.ingest.pipeline import ingest_paths
+    from mining.ingest import ingest_paths
 
     if progress:
         progress(0.0, f"generating {calls:,} demo calls")

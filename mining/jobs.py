@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from mining.cluster.run import ClusterSettings, run_clustering
-from mining.embed.vectors import embedding_settings
+from mining.cluster import ClusterSettings, run_clustering
+from mining.embed import embedding_settings
 from mining.evaluate.endpoint import EndpointConfig
 from mining.evaluate.runs import evaluate_endpoint
 from mining.store import Workspace

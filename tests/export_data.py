@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mining.ingest.pipeline import ingest_paths
-from mining.review.events import save_review
+from mining.ingest import ingest_paths
+from mining.review import save_review
 from mining.store import Workspace
 from review_data import add_cluster_run
 

@@ -139,6 +139,6 @@ def use_fp32_embeddings(workspace) -> None:
     seed tried. What these tests check (modes, names, identity across runs, the page) does not
     depend on quantisation; int8's quality is measured in bench/README.md.
     """
-    from mining.embed.vectors import EmbeddingSettings, save_embedding_settings
+    from mining.embed import EmbeddingSettings, save_embedding_settings
 
     save_embedding_settings(workspace, EmbeddingSettings(backend="openvino"))

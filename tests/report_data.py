@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from mining.ingest.pipeline import ingest_paths
-from mining.review.events import save_review
+from mining.ingest import ingest_paths
+from mining.review import save_review
 from mining.store import Workspace
 from review_data import add_cluster_run
 

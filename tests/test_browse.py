@@ -11,7 +11,7 @@ from mining.browse import (
     RecordFilter, count_quarantine, count_records, filter_options, get_record, like_pattern, list_quarantine,
     list_records,
 )
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -16,14 +16,12 @@ import pytest
 from failure_modes_data import MODES, failure_mode_lines, use_fp32_embeddings, write_failure_modes_log
 from mining import jobs
 from mining.__main__ import main
-from mining.cluster.run import ClusterSettings, ClusteringError, run_clustering
+from mining.cluster import (ClusterSettings, ClusteringError, cluster_detail, latest_run, list_clusters, map_points,
+                            member_source_ids, rename_cluster, run_clustering, similar_records)
 from mining.cluster.algorithms import NOISE, Assignment, attach_noise, candidate_ks, default_min_cluster_size
 from mining.cluster.identity import ClusterShape, match_clusters, trend
 from mining.cluster.labels import class_tfidf_keywords, distinct_name, name_from_keywords
-from mining.cluster.views import (cluster_detail, latest_run, list_clusters, map_points, member_source_ids,
-                                  rename_cluster)
-from mining.ingest.pipeline import ingest_paths
-from mining.cluster.similar import similar_records
+from mining.ingest import ingest_paths
 from mining.store import Workspace
 
 MODE_WORDS = {"refund": {"refund", "charged", "charge"}, "login": {"password", "login", "log", "sign"},

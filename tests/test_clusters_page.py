@@ -11,10 +11,8 @@ from streamlit.testing.v1 import AppTest
 import ui
 from failure_modes_data import HTML, use_fp32_embeddings, write_failure_modes_log
 from mining import jobs
-from mining.cluster.run import ClusterSettings, run_clustering
-from mining.cluster.chart import map_figure
-from mining.cluster.views import list_clusters, map_points
-from mining.ingest.pipeline import ingest_paths
+from mining.cluster import ClusterSettings, list_clusters, map_figure, map_points, run_clustering
+from mining.ingest import ingest_paths
 
 ROOT = Path(__file__).parents[1]
 PAGE = "views/clusters.py"

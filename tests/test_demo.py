@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mining.demo import generate_demo, load_demo
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.store import Workspace
 
 

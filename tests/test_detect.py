@@ -21,7 +21,7 @@ from mining.detect import (
     failures_sql, last_detection, list_rules, remove_rule, save_signal_settings, set_rule_enabled, signal_counts,
     signal_settings, signals_of,
 )
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.store import Workspace
 
 ROOT = Path(__file__).parents[1]

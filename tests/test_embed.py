@@ -14,7 +14,7 @@ from mining.embed import vectors as embed
 from mining.__main__ import main
 from mining.embed.vectors import (EmbeddingSettings, embed_query, embed_records, embedding_settings, save_embedding_settings,
                           text_for, text_sql, vectors_for)
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.store import Workspace
 
 

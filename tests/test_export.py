@@ -17,7 +17,7 @@ from mining.export.plan import ExportError, ExportRequest, plan_export, replay_r
 from mining.export.selection import ExportFilter, select_examples
 from mining.export.tokens import TokenizerError
 from mining.export.writer import make_export, read_manifest
-from mining.review.events import save_review
+from mining.review import save_review
 from mining.store import Workspace
 
 ALL_KINDS = ("sft", "sft-openai", "dpo", "dpo-openai", "kto", "corrections", "golden")

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 import ui
 from mining.export.golden import golden_items
 from mining.export.history import list_exports
-from mining.review.events import save_review
+from mining.review import save_review
 from review_data import load_calls
 
 ROOT = Path(__file__).parents[1]

@@ -12,7 +12,7 @@ import pytest
 from datasets import load_dataset
 
 from export_data import build
-from mining.embed.vectors import EmbeddingSettings
+from mining.embed import EmbeddingSettings
 from mining.export.golden import add_golden
 from mining.export.plan import ExportRequest
 from mining.export.selection import ExportFilter

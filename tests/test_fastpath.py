@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from mining.demo import generate_demo
-from mining.ingest import fastpath_openai, pipeline
+from mining.ingest import fastpath_openai, rows
 from mining.ingest.containers import _jsonl_rows
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.store import Workspace
 
 
@@ -226,13 +226,13 @@ def _assert_same(tmp_path: Path, file: Path, monkeypatch) -> dict[str, Any]:
 def reference_calls(monkeypatch) -> list[int]:
     """Counts the rows the fast path hands to the reference parser."""
     calls: list[int] = []
-    original = pipeline._parse_row
+    original = rows.parse_row
 
     def counting(shape, row, report):
         calls.append(row.line)
         return original(shape, row, report)
 
-    monkeypatch.setattr(pipeline, "_parse_row", counting)
+    monkeypatch.setattr(rows, "parse_row", counting)
     return calls
 
 

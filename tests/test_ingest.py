@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from mining.ingest import fastpath_openai, pipeline
-from mining.ingest.pipeline import ingest_file, ingest_paths, preview_file
-from mining.ingest.shapes.generic import ColumnMapping
+from mining.ingest import ColumnMapping, ingest_file, ingest_paths, preview_file
 
 
 def count(workspace, sql: str, params=()) -> int:

@@ -21,7 +21,7 @@ from hostile_files import BASES, Hostile, all_cases
 from mining.__main__ import main
 from mining.ingest import fastpath_openai, pipeline
 from mining.ingest.containers import MAX_LINE_ENV, NESTED_TOO_DEEP
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.ingest.shapes import detect_shape
 from mining.store import Workspace
 

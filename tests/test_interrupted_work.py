@@ -64,7 +64,7 @@ def test_records_whose_ingest_was_killed_before_detection_get_their_signals(tmp_
 
 def test_a_settings_change_killed_before_detection_is_detected_on_the_next_start(workspace, fixtures):
     from mining.detect import SETTINGS_KEY, signal_settings
-    from mining.ingest.pipeline import ingest_paths
+    from mining.ingest import ingest_paths
     from mining.settings import set_setting
 
     ingest_paths(workspace, [fixtures / "openai_chat.jsonl"])
@@ -139,7 +139,7 @@ def test_a_partial_folder_of_a_live_export_is_kept(tmp_path):
 
 def test_detection_leaves_nothing_stale(workspace, fixtures):
     from mining.detect import signals_stale
-    from mining.ingest.pipeline import ingest_paths
+    from mining.ingest import ingest_paths
 
     assert not signals_stale(workspace)
     ingest_paths(workspace, [fixtures / "openai_chat.jsonl"])

@@ -6,10 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mining.review.adjudication import adjudicate, disagreements
+from mining.review import ReviewError, adjudicate, disagreements, record_state, reviewer_state, save_review, undo
 from mining.review.agreement import agreement_report, cohen_kappa, token_f1
-from mining.review.events import ReviewError, save_review, undo
-from mining.review.state import record_state, reviewer_state
 from mining.review.second_review import (DEFAULT_SHARE, needs_second_review, second_review_share, second_review_sql,
                                   set_second_review_share)
 from review_data import load_calls

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mining.__main__ import main
-from mining.review.state import reviewer_state
+from mining.review import reviewer_state
 from mining.store import Workspace
 from review_data import load_calls
 

@@ -8,10 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mining.browse import get_record
-from mining.review.events import (ReviewError, bulk_apply, bulk_preview, describe_action, last_action, list_events,
-                                  save_from_editor, save_review, undo)
-from mining.review.state import record_state, reviewer_state
-from mining.review.taxonomy import retire_tag
+from mining.review import (ReviewError, bulk_apply, bulk_preview, describe_action, last_action, list_events,
+                           record_state, retire_tag, reviewer_state, save_from_editor, save_review, undo)
 from review_data import load_calls
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)

@@ -8,12 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mining.review.adjudication import adjudicate
-from mining.review.events import ReviewError, bulk_apply, list_events, save_review, undo
-from mining.review.exchange import export_annotations, import_annotations
-from mining.review.state import record_state, reviewer_states
+from mining.review import (ReviewError, add_tag, adjudicate, bulk_apply, export_annotations, import_annotations,
+                           list_events, record_state, resolve_tag, reviewer_states, save_review, undo)
 from mining.store import Workspace
-from mining.review.taxonomy import add_tag, resolve_tag
 from review_data import load_calls
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from mining.review.events import bulk_apply, list_events, save_review
-from mining.review.state import record_state, reviewer_state
-from mining.review.taxonomy import list_tags, rename_tag, resolve_tag
+from mining.review import (bulk_apply, list_events, list_tags, record_state, rename_tag, resolve_tag, reviewer_state,
+                           save_review)
 from test_review_page import calls, click, preview_bulk_verdict, start, widget  # noqa: F401  (calls: the fixture)
 from ui import plain
 

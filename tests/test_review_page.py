@@ -10,12 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui
-from mining.review.adjudication import disagreements
-from mining.review.events import list_events, save_review
-from mining.review.exchange import export_annotations
+from mining.review import (disagreements, export_annotations, list_events, record_state, reviewer_state, save_review,
+                           second_review_share, set_second_review_share)
 from mining.review.queue import live_claims
-from mining.review.state import record_state, reviewer_state
-from mining.review.second_review import second_review_share, set_second_review_share
 from mining.store import Workspace
 from review_data import add_cluster_run, load_calls
 
@@ -249,7 +246,7 @@ def test_annotations_import_from_the_page(workspace, calls, tmp_path, write_log,
 
 
 def test_a_tool_calling_record_gets_a_tool_call_editor(workspace, fixtures):
-    from mining.ingest.pipeline import ingest_paths
+    from mining.ingest import ingest_paths
 
     ingest_paths(workspace, [fixtures / "openai_chat.jsonl"])
     at = start("ana", record="req_00011")
@@ -265,7 +262,7 @@ def test_a_tool_calling_record_gets_a_tool_call_editor(workspace, fixtures):
 
 
 def test_tool_calls_that_are_not_json_are_refused(workspace, fixtures):
-    from mining.ingest.pipeline import ingest_paths
+    from mining.ingest import ingest_paths
 
     ingest_paths(workspace, [fixtures / "openai_chat.jsonl"])
     at = start("ana", record="req_00011")
@@ -308,7 +305,7 @@ def test_progress_per_mode_reviewer_and_day(workspace, calls):
 
 def test_log_text_on_the_review_page_is_plain_text(workspace, write_log, openai_line):
     html = "<img src=x onerror=alert(1)><b>bold</b>"
-    from mining.ingest.pipeline import ingest_paths
+    from mining.ingest import ingest_paths
 
     ingest_paths(workspace, [write_log("html.jsonl", [openai_line("html-1", html, f"**{html}**", error=html)])])
     at = start("ana", record="html-1")
@@ -337,7 +334,7 @@ def test_the_queue_filters_by_mode_and_review_state(workspace, calls):
 
 
 def test_the_taxonomy_tab_adds_renames_and_retires_tags(workspace, calls):
-    from mining.review.taxonomy import list_tags, resolve_tag
+    from mining.review import list_tags, resolve_tag
 
     at = start("lead", record=calls["f-0"])
     at.text_input(key="review_tag_new_name").input("stale policy")

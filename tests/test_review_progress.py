@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from mining.review.adjudication import adjudicate
-from mining.review.events import save_review, undo
-from mining.review.progress import progress_by_cluster, progress_by_reviewer, reviews_per_day
-from mining.review.queue import claim_batch
+from mining.review import (adjudicate, claim_batch, progress_by_cluster, progress_by_reviewer, reviews_per_day,
+                           save_review, undo)
 from review_data import add_cluster_run, load_calls
 
 DAY1 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)

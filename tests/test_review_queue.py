@@ -7,10 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mining.review.events import save_review
+from mining.review import is_blind, save_review, set_second_review_share
 from mining.review.queue import (QueueFilter, claim_batch, in_queue, live_claims, next_record, queue_count,
                                  queue_page, queue_record_ids, release_claims)
-from mining.review.second_review import is_blind, set_second_review_share
 from review_data import add_cluster_run, load_calls
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)

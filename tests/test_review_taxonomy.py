@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mining import store
-from mining.review.events import save_review
-from mining.review.state import reviewer_state
+from mining.review import (UnknownTag, add_tag, describe_tag, list_tags, rename_tag, resolve_tag, retire_tag,
+                           reviewer_state, save_review, tag_history)
 from mining.store import Workspace
-from mining.review.taxonomy import (UnknownTag, add_tag, describe_tag, list_tags, rename_tag, resolve_tag, retire_tag,
-                             tag_history)
 from review_data import load_calls
 
 DEFAULT = {"hallucination", "wrong answer", "refusal", "verbosity", "format violation", "tool misuse",

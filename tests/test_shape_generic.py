@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mining.ingest.pipeline import ingest_file
+from mining.ingest import ingest_file
 from mining.ingest.record import BadRow
 from mining.ingest.shapes.generic import ColumnMapping, GenericTableShape, guess_day_first, suggest_mapping
 

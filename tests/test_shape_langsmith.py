@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mining.ingest.pipeline import IngestReport, ingest_paths
+from mining.ingest import IngestReport, ingest_paths
 from mining.ingest.record import BadRow, Record
 from mining.ingest.shapes import detect_shape
 from mining.ingest.shapes.langsmith import LangSmithRunShape, chat_message

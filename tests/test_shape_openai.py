@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.ingest.record import BadRow
 from mining.ingest.shapes.openai import OpenAIChatShape
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.ingest.record import BadRow, Record
 from mining.ingest.shapes.otel import OtelGenAIShape
 from mining.store import Workspace

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.ingest.record import BadRow, Record
 from mining.ingest.shapes.phoenix import PhoenixSpanShape
 from mining.store import Workspace

@@ -19,11 +19,9 @@ import streamlit as st
 import access_ui
 import ui
 from mining import jobs
-from mining.cluster.chart import map_figure
-from mining.cluster.views import cluster_detail, latest_run, list_clusters, map_points, rename_cluster
-from mining.embed.vectors import DEFAULT_MODEL, TEXT_CHOICES, embedding_settings, save_embedding_settings
-from mining.embed.backends import BACKENDS
-from mining.cluster.similar import similar_records
+from mining.cluster import (cluster_detail, latest_run, list_clusters, map_figure, map_points, rename_cluster,
+                            similar_records)
+from mining.embed import BACKENDS, DEFAULT_MODEL, TEXT_CHOICES, embedding_settings, save_embedding_settings
 from mining.store import Workspace
 
 ALGORITHMS = {"hdbscan": "HDBSCAN: finds how many modes there are", "kmeans": "k-means: a fixed number of modes"}

@@ -20,7 +20,7 @@ import streamlit as st
 import access_ui
 import ui
 from mining.browse import filter_options
-from mining.cluster.views import mode_names
+from mining.cluster import mode_names
 from mining.export.files import read_rows, zip_folder
 from mining.export.golden import add_golden, golden_items, record_ids_for, remove_golden
 from mining.export.history import diff_exports, list_exports, previous_version
@@ -31,10 +31,8 @@ from mining.export.plan import (DEFAULT_MAX_TOKENS, FORMATS, ExportError, Export
 from mining.export.selection import ExportFilter
 from mining.export.tokens import TokenizerError
 from mining.export.writer import ExportResult, make_export
-from mining.review.events import VERDICTS
-from mining.review.context import reviewer_names
+from mining.review import VERDICTS, list_tags, reviewer_names
 from mining.store import Workspace
-from mining.review.taxonomy import list_tags
 
 DEFAULT_KINDS = ["sft", "dpo", "kto", "corrections", "golden"]
 FIRST_ROWS = 5

@@ -16,7 +16,7 @@ from mining.detect import (
     SIGNALS, SignalSettings, SignalSettingsError, add_rule, current_summary, detect, failure_rate_over_time,
     last_detection, list_rules, remove_rule, save_signal_settings, set_rule_enabled, signal_counts, signal_settings,
 )
-from mining.ingest.record import RECORD_COLUMNS
+from mining.ingest import RECORD_COLUMNS
 from mining.store import Workspace
 
 FLASH_KEY = "failures_flash"

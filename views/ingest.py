@@ -14,11 +14,8 @@ import streamlit as st
 import access_ui
 import ui
 from mining.access import inside
-from mining.ingest.containers import FileProblem, list_log_files
-from mining.ingest.pipeline import FilePreview, IngestReport, preview_file
-from mining.ingest.plan import FilePlan, ingest_plans
-from mining.ingest.shapes import shape_labels
-from mining.ingest.shapes.generic import MAPPABLE_FIELDS, ColumnMapping
+from mining.ingest import (MAPPABLE_FIELDS, ColumnMapping, FilePlan, FilePreview, FileProblem, IngestReport,
+                           ingest_plans, list_log_files, preview_file, shape_labels)
 from mining.summary import workspace_summary
 
 REPORTS_KEY = "ingest_reports"

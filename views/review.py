@@ -28,18 +28,13 @@ import streamlit as st
 import access_ui
 import ui
 from mining.browse import filter_options, get_record
-from mining.cluster.views import mode_names
+from mining.cluster import mode_names, similar_records
 from mining.detect import signal_counts, signals_of
-from mining.review.events import (VERDICTS, Action, ReviewError, bulk_apply, bulk_preview, describe_action,
-                                  last_action, list_events, save_from_editor, undo)
-from mining.review.queue import (ORDERS, STATES, QueueFilter, claim_batch, in_queue, next_record, queue_count,
-                                 queue_page, queue_record_ids, release_claims)
-from mining.review.state import record_state, reviewer_state, reviewer_states
-from mining.review.context import record_cluster, reviewer_names
-from mining.review.second_review import is_blind
-from mining.cluster.similar import similar_records
+from mining.review import (ORDERS, STATES, VERDICTS, Action, QueueFilter, ReviewError, bulk_apply, bulk_preview,
+                           claim_batch, describe_action, in_queue, is_blind, last_action, list_events, list_tags,
+                           next_record, queue_count, queue_page, queue_record_ids, record_cluster, record_state,
+                           release_claims, reviewer_names, reviewer_state, reviewer_states, save_from_editor, undo)
 from mining.store import Workspace
-from mining.review.taxonomy import list_tags
 from views.review_team import (LAST_ACTION_KEY, NOTICE_KEY, UNDO_PENDING_KEY, agreement, annotations, progress,
                                remember_action, tag_names, taxonomy)
 

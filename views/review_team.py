@@ -16,16 +16,12 @@ import streamlit as st
 
 import access_ui
 import ui
-from mining.review.adjudication import adjudicate, disagreements
-from mining.review.agreement import agreement_report
+from mining.review import (VERDICTS, ReviewError, ReviewState, UnknownTag, add_tag, adjudicate, agreement_report,
+                           describe_tag, disagreements, export_annotations, import_annotations, list_tags,
+                           progress_by_cluster, progress_by_reviewer, rename_tag, retire_tag, reviews_per_day,
+                           second_review_share, set_second_review_share, tag_history)
 from mining.browse import get_record
-from mining.review.events import VERDICTS, ReviewError
-from mining.review.exchange import export_annotations, import_annotations
-from mining.review.progress import progress_by_cluster, progress_by_reviewer, reviews_per_day
-from mining.review.state import ReviewState
-from mining.review.second_review import second_review_share, set_second_review_share
 from mining.store import Workspace
-from mining.review.taxonomy import UnknownTag, add_tag, describe_tag, list_tags, rename_tag, retire_tag, tag_history
 
 NOTICE_KEY = "review_notice"
 LAST_ACTION_KEY = "review_my_last_action"  # (reviewer, batch id) of this session's latest action

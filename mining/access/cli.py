@@ -17,13 +17,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
 
 from mining.access.config import LocalUser, ServerConfigError, default_config_path, load_server_config, write_users
 from mining.access.passwords import hash_password
 from mining.access.roles import ROLES
 from mining.access.serving import sign_in_required
-from mining.cli_base import EXIT_OK, CommandFailed
+from mining.cli_base import EXIT_OK, AddCommand, CommandFailed
 from mining.store import default_workspace_path
 
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
@@ -96,7 +95,7 @@ def command_app(workspace: object, args: argparse.Namespace) -> int:
     return subprocess.call(command)
 
 
-def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+def add_commands(add: AddCommand) -> None:
     """Register `users` and `app` with the entry point's `add(name, handler, help)`."""
     users = add("users", command_users, f"Manage the app's local users (sign-in for a team server); the list is "
                                         f"kept beside {default_config_path()}.")

@@ -1,0 +1,28 @@
+"""Clustering: the failures grouped into failure modes, with names, impact, a stable identity from
+run to run (a mode keeps its id and its reviewer's name), a 2-D map and similar-call search.
+
+The pages and the command line use what is named here. `map_figure` loads plotly, so it is
+imported only when a page draws the map.
+"""
+
+from typing import Any
+
+from mining.cluster.algorithms import ALGORITHMS
+from mining.cluster.identity import trend
+from mining.cluster.run import SCOPES, ClusteringError, ClusterSettings, RunSummary, run_clustering
+from mining.cluster.similar import similar_records
+from mining.cluster.views import (NOISE, cluster_detail, latest_run, list_clusters, map_points, member_source_ids,
+                                  mode_names, rename_cluster, source_ids)
+
+__all__ = ["ALGORITHMS", "NOISE", "SCOPES", "ClusterSettings", "ClusteringError", "RunSummary", "cluster_detail",
+           "latest_run", "list_clusters", "map_figure", "map_points", "member_source_ids", "mode_names",
+           "rename_cluster", "run_clustering", "similar_records", "source_ids", "trend"]
+
+
+def __getattr__(name: str) -> Any:
+    """`map_figure` on first use: plotly is heavy, and most callers never draw the map."""
+    if name == "map_figure":
+        from mining.cluster.chart import map_figure
+
+        return map_figure
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,7 +28,6 @@ EXACT_NEIGHBOURS_BELOW = 4096  # UMAP's own threshold for exact neighbour search
 LARGE = 5_000  # above this many points UMAP runs in its faster mode (see _umap)
 SILHOUETTE_SAMPLE = 4000  # points scored per candidate k: choosing k, never clustering, is sampled
 
-Progress = Callable[[float, str], None]
 Neighbours = tuple  # (indices, distances, None), as UMAP's precomputed_knn takes them
 
 

@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -28,8 +28,9 @@ from mining.cluster.algorithms import (ALGORITHMS, NOISE, Assignment, attach_noi
                                        neighbour_graph)
 from mining.cluster.identity import ClusterShape, match_clusters
 from mining.cluster.labels import central_examples, distinct_name, labels_for
+from mining.common import Progress
 from mining.detect import failures_sql
-from mining.embed.vectors import EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
+from mining.embed import EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
 from mining.processes import this_process
 from mining.store import Workspace
 
@@ -38,7 +39,6 @@ MAP_SAMPLE = 20_000  # points placed on the 2-D map; the clustering itself alway
 RATE_SAMPLE = 20_000  # passing records embedded to estimate how many fall near each mode
 NEAR_QUANTILE = 0.1  # a record is near a mode when as close to its centre as 90% of its members
 
-Progress = Callable[[float, str], None]
 
 
 class ClusteringError(Exception):

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from mining.cluster.views import NOISE, latest_run
-from mining.embed.vectors import EmbeddingSettings, embed_query, text_sql, vectors_for
+from mining.embed import EmbeddingSettings, embed_query, text_sql, vectors_for
 from mining.store import Workspace
 
 COLUMNS = {"record_id": pl.String, "source_id": pl.String, "similarity": pl.Float64, "text": pl.String,

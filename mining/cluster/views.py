@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from mining.embed.vectors import text_sql
+from mining.embed import text_sql
 from mining.store import Workspace
 
 NOISE = -1

@@ -19,11 +19,12 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
+from mining.common import Progress
 from mining.embed.backends import BACKENDS, Encoder, load_encoder
 from mining.settings import get_setting, set_setting
 from mining.store import Workspace
@@ -35,7 +36,6 @@ SETTINGS_KEY = "embedding"
 # small enough that progress moves and an interrupted run keeps most of its work.
 CHUNK_TEXTS = 2048
 
-Progress = Callable[[float, str], None]
 
 
 def _no_progress(fraction: float, message: str) -> None:

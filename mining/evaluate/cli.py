@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any, Callable
+from typing import Any
 
-from mining.cli_base import EXIT_OK, CommandFailed, progress_bar, workspace_option
+from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar, workspace_option
 from mining.evaluate.answers import AnswerFileError, AnswerMapping
 from mining.evaluate.checks import CHECK_TYPES, CheckError, describe, parse_check
 from mining.evaluate.compare import compare_runs
@@ -129,7 +129,7 @@ def command_golden_checks(workspace: Workspace, args: argparse.Namespace) -> int
     return EXIT_OK
 
 
-def add_commands(add: Callable[[str, Callable, str], argparse.ArgumentParser]) -> None:
+def add_commands(add: AddCommand) -> None:
     """Register `evaluate` and `compare` with the entry point's `add(name, handler, help)`."""
     evaluate = add("evaluate", command_evaluate, "Score candidate answers on the golden set: a file, an "
                                                  "OpenAI-compatible endpoint, or a run's stored answers again.")
@@ -167,7 +167,7 @@ def add_commands(add: Callable[[str, Callable, str], argparse.ArgumentParser]) -
 
 
 def add_golden_checks(actions: Any) -> None:
-    """The `golden checks` action (registered by mining.export.cli with the other golden actions)."""
+    """The `golden checks` action, added by the entry point to the golden command of mining.export.cli."""
     checks = actions.add_parser("checks", help="choose one golden item's checks (none given: the run's checks)")
     checks.add_argument("id", metavar="ID")
     checks.add_argument("specs", nargs="*", metavar="SPEC", help="e.g. numeric:0.5 or regex:(?i)pro plan")

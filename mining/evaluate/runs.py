@@ -24,17 +24,16 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from mining.common import Progress, now_utc
 from mining.detect import signal_settings
-from mining.embed.vectors import text_vectors
+from mining.embed import text_vectors
 from mining.evaluate.answers import AnswerFile, AnswerMapping, match_answers
 from mining.evaluate.checks import DEFAULT_CHECKS, judge, parse_check
 from mining.evaluate.endpoint import AnswerResult, EndpointConfig, Prompt, generate_answers
 from mining.evaluate.items import GoldenSet, golden_set
 from mining.evaluate.scores import grouped_scores
-from mining.review.events import now_utc
 from mining.store import Workspace
 
-Progress = Callable[[float, str], None]
 
 
 class RunError(ValueError):

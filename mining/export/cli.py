@@ -15,8 +15,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from mining.cli_base import EXIT_OK, CommandFailed, progress_bar, workspace_option
-from mining.evaluate.cli import add_golden_checks
+from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar, workspace_option
 from mining.export.golden import add_golden, golden_items, record_ids_for, remove_golden
 from mining.export.kinds import KINDS
 from mining.export.leakage import DEFAULT_THRESHOLD
@@ -24,9 +23,8 @@ from mining.export.plan import DEFAULT_MAX_TOKENS, FORMATS, ExportError, ExportP
 from mining.export.selection import DEFAULT_VERDICTS, ExportFilter
 from mining.export.tokens import TokenizerError
 from mining.export.writer import ExportResult, make_export, read_manifest
-from mining.review.events import VERDICTS
+from mining.review import VERDICTS, UnknownTag, resolve_tag
 from mining.store import Workspace
-from mining.review.taxonomy import UnknownTag, resolve_tag
 
 
 def _time(value: str | None, option: str) -> datetime | None:
@@ -129,8 +127,9 @@ def command_golden(workspace: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_commands(add: Callable[[str, Callable, str], argparse.ArgumentParser]) -> None:
-    """Register `export` and `golden` with the entry point's `add(name, handler, help)`."""
+def add_commands(add: AddCommand) -> Any:
+    """Register `export` and `golden` with the entry point's `add(name, handler, help)`; returns the
+    golden command's actions, where evaluation adds `golden checks` (mining.evaluate.cli)."""
     export = add("export", command_export, "Write reviewed hard examples as versioned, validated datasets "
                                            "(NAME-vN/ with a dataset card and a manifest); prints the folder.")
     export.add_argument("--kind", "-k", action="append", choices=list(KINDS), metavar="KIND",
@@ -173,7 +172,7 @@ def add_commands(add: Callable[[str, Callable, str], argparse.ArgumentParser]) -
         action.add_argument("ids", nargs="+", metavar="ID")
         action.add_argument("--by", metavar="NAME", help="who chose them")
         workspace_option(action, argparse.SUPPRESS)
-    add_golden_checks(actions)
     listing = actions.add_parser("list", help="list the golden set")
     listing.add_argument("--json", action="store_true", help="a JSON list (record_id, source_id, method, added_by, ...)")
     workspace_option(listing, argparse.SUPPRESS)
+    return actions

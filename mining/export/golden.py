@@ -18,8 +18,8 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
+from mining.common import now_utc
 from mining.export.selection import Example, ExportFilter, select_examples
-from mining.review.events import now_utc
 from mining.store import Workspace
 
 HAND, HOLDOUT = "hand", "holdout"

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mining.embed.vectors import Progress, embedding_settings, vectors_for
+from mining.common import Progress
+from mining.embed import embedding_settings, vectors_for
 from mining.export.selection import Example
 from mining.store import Workspace
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from mining.embed.vectors import Progress
+from mining.common import Progress
 from mining.export.golden import golden_examples, golden_ids, holdout
 from mining.export.kinds import KINDS, BuildContext, Kind, LeftOut, RowProblem
 from mining.export.leakage import DEFAULT_THRESHOLD, Leak, find_leaks

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mining.cluster.views import latest_run
-from mining.review.state import record_state_sql
+from mining.cluster import latest_run
+from mining.review import record_state_sql
 from mining.store import Workspace
 
 UNCLUSTERED = -1

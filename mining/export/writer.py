@@ -28,10 +28,9 @@ from mining.export.card import dataset_card
 from mining.export.files import WRITERS, row_hash, sha256_file
 from mining.export.golden import HOLDOUT
 from mining.export.partials import OWNER_FILE, PARTIAL_MARK, remove_abandoned_exports
-from mining.embed.vectors import Progress
+from mining.common import Progress, now_utc
 from mining.export.plan import ExportError, ExportPlan, ExportRequest, plan_export
 from mining.processes import this_process
-from mining.review.events import now_utc
 from mining.settings import get_setting
 from mining.store import Workspace
 

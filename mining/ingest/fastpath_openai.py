@@ -29,7 +29,7 @@ import json
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -37,10 +37,10 @@ import pyarrow as pa
 from mining.ingest.commit import commit_records
 from mining.ingest.containers import (BOM, RAW_SAMPLE_BYTES, FileProblem, Row, RowReader, jsonl_row, max_line_bytes,
                                       oversize_row, truncation_row)
-from mining.ingest.record import _THUMBS, RECORD_COLUMNS
+from mining.ingest.record import RECORD_COLUMNS, THUMB_SCORES
+from mining.ingest.rows import BATCH_SCHEMA, FileRun, row_outcomes
 
 if TYPE_CHECKING:
-    from mining.ingest.pipeline import FileRun
     from mining.ingest.shapes import Shape
 
 BLOCK_BYTES = 64 << 20  # large blocks: each costs one planning of the SQL below (~30 ms)
@@ -339,7 +339,7 @@ CREATE OR REPLACE TEMP MACRO fp_messages(ms) AS list_transform(list_transform(li
     lambda x: fp_message(x));
 """
 
-_THUMB_UP = [key for key, score in _THUMBS.items() if score == 1.0]
+_THUMB_UP = [key for key, score in THUMB_SCORES.items() if score == 1.0]
 # The request's params in declared order: names present, and each laid out ("name": value).
 _PRESENT_PARAMS = ", ".join(f"CASE WHEN s.request.\"{key}\" IS NOT NULL THEN '{key}' END" for key in _PARAMS)
 _PARAM_ITEMS = ", ".join(f"'\"{key}\": ' || fp_value(s.request.\"{key}\"::VARCHAR)" for key in _PARAMS)
@@ -477,7 +477,7 @@ SELECT line, raw,
              OR (fb IS NOT NULL AND fp_distinct({_k('$.feedback')})
                  AND list_has_all(['thumbs', 'rating', 'comment'], {_k('$.feedback')})
                  AND NOT (has_thumbs AND has_rating) AND fp_opt_str(fb.comment)
-                 AND (NOT has_thumbs OR fp_text(fb.thumbs) IN ({_quoted(list(_THUMBS))}))
+                 AND (NOT has_thumbs OR fp_text(fb.thumbs) IN ({_quoted(list(THUMB_SCORES))}))
                  AND (NOT has_rating OR (fp_int(fb.rating) AND rating BETWEEN 1 AND 5))))
         -- the response
         AND (response_kind IS NULL OR response_kind IN ('NULL', 'VARCHAR') OR (
@@ -534,18 +534,14 @@ SELECT DISTINCT c FROM (
 class _Run:
     """What one file's fast ingest carries from block to block."""
 
-    file: "FileRun"
-    row_outcomes: Callable[..., Iterator[Any]]
-    schema: pa.Schema
+    file: FileRun
     source_file: str
     layouts: dict[str, str] = field(default_factory=dict)  # compact JSON -> Python's layout
 
 
-def stage_and_commit(file: "FileRun") -> None:
+def stage_and_commit(file: FileRun) -> None:
     """Read the file block by block into `records`, in the caller's transaction; fills its report."""
-    from mining.ingest import pipeline  # the reference parser and the batch schema live there
-
-    run = _Run(file, pipeline.row_outcomes, pipeline.BATCH_SCHEMA, file.reader.path.name)
+    run = _Run(file, file.reader.path.name)
     cursor, reader, report = file.cursor, file.reader, file.report
     for statement in _MACROS.strip().split(";\n"):
         cursor.execute(statement)
@@ -618,13 +614,13 @@ def _reference_rows(run: _Run, block: LineBlock) -> pa.Table:
     records: list[dict[str, Any]] = []
     for number, raw in lines:
         row: Row = jsonl_row(number, raw)
-        for item in run.row_outcomes(file.shape, row, file.report, run.source_file):
+        for item in row_outcomes(file.shape, row, file.report, run.source_file):
             if isinstance(item, dict):
                 records.append({**item, "seq": row.line})
             else:
                 file.problems.add(row.line, str(item), item.raw or row.raw)
     _quarantine(run, block.problems)
-    return pa.Table.from_pylist(records, schema=run.schema)
+    return pa.Table.from_pylist(records, schema=BATCH_SCHEMA)
 
 
 def _quarantine(run: _Run, rows: list[Row]) -> None:

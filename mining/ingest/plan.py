@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mining.ingest.pipeline import IngestReport, Progress, ingest_paths
+from mining.common import Progress
+from mining.ingest.pipeline import IngestReport, ingest_paths
 from mining.ingest.shapes.generic import ColumnMapping
 from mining.store import Workspace
 

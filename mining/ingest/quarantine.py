@@ -21,14 +21,13 @@ still says how many lines each ingest quarantined.
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
+from mining.ingest.file_report import IngestReport
 from mining.ingest.record import storable_text
 
-if TYPE_CHECKING:
-    from mining.ingest.pipeline import IngestReport
 
 SAMPLES = 20  # quarantined lines shown in the report; all are on the Quarantine page
 _BATCH = 5000

@@ -391,7 +391,7 @@ def _finite(number: int | float) -> bool:
         return False
 
 
-_THUMBS = {
+THUMB_SCORES = {
     "up": 1.0, "down": 0.0, "thumbs_up": 1.0, "thumbs_down": 0.0, "thumbsup": 1.0, "thumbsdown": 0.0,
     "positive": 1.0, "negative": 0.0, "good": 1.0, "bad": 0.0, "like": 1.0, "dislike": 0.0,
     "👍": 1.0, "👎": 0.0, "+1": 1.0, "-1": 0.0, "true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0,
@@ -411,8 +411,8 @@ def feedback_from_value(name: str, value: Any, *, source: str | None = None, com
         return FeedbackItem(name, value, 1.0 if value else 0.0, "boolean", source, comment)
     if isinstance(value, str):
         key = value.strip().lower()
-        if key in _THUMBS:
-            return FeedbackItem(name, value, _THUMBS[key], "thumbs", source, comment)
+        if key in THUMB_SCORES:
+            return FeedbackItem(name, value, THUMB_SCORES[key], "thumbs", source, comment)
         if _NUMERIC.match(key):
             return feedback_from_value(name, float(key), source=source, comment=comment, scale=scale)
         if not key:

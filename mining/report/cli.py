@@ -12,9 +12,8 @@ import argparse
 import re
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Callable
 
-from mining.cli_base import EXIT_OK, CommandFailed
+from mining.cli_base import EXIT_OK, AddCommand, CommandFailed
 from mining.report.data import weekly_report
 from mining.report.period import ReportError, ReportPeriod, last_week, period_between, period_for_week
 from mining.report.html import render_html
@@ -69,7 +68,7 @@ def command_report(workspace: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_commands(add: Callable[[str, Callable, str], argparse.ArgumentParser]) -> None:
+def add_commands(add: AddCommand) -> None:
     """Register `report` with the entry point's `add(name, handler, help)`."""
     report = add("report", command_report, "Write the weekly report (failures, failure modes, reviews, datasets, "
                                            "evaluation runs) as one self-contained HTML file or Markdown; "

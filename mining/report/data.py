@@ -22,12 +22,10 @@ from typing import Any
 
 import polars as pl
 
-from mining.review.agreement import agreement_report, cohen_kappa
-from mining.cluster.identity import trend
-from mining.cluster.views import latest_run, list_clusters
+from mining.review import EFFECTIVE_SQL, NOT_A_REVIEW, agreement_report, cohen_kappa, reviewer_state_sql
+from mining.cluster import latest_run, list_clusters, trend
 from mining.detect import failures_sql
 from mining.export.history import list_exports
-from mining.review.state import EFFECTIVE_SQL, NOT_A_REVIEW, reviewer_state_sql
 from mining.report.period import ReportPeriod, utc_start, week_label
 from mining.store import Workspace
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from mining.review.events import ReviewError, ReviewEvent, append, check_verdict, new_id, now_utc
+from mining.common import now_utc
+from mining.review.events import ReviewError, ReviewEvent, append, check_verdict, new_id
 from mining.review.state import record_state, record_state_sql, reviewer_states
 from mining.store import Workspace
 from mining.review.taxonomy import UnknownTag, tag_ids_for_review

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mining.cluster.views import NOISE, latest_run
+from mining.cluster import NOISE, latest_run
 from mining.store import Workspace
 
 

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import duckdb
 import pyarrow as pa
 
+from mining.common import now_utc
 from mining.review.state import ReviewState, reviewer_state, reviews_by
 from mining.store import Workspace
 from mining.review.taxonomy import UnknownTag, resolve_tag, tag_ids_for_review
@@ -60,11 +61,6 @@ class ReviewEvent:
     def after(self) -> Any:
         """The field's value this event set."""
         return self.payload.get("after")
-
-
-def now_utc() -> datetime:
-    """The default event time; every writer takes `at` instead, so tests can fix the clock."""
-    return datetime.now(timezone.utc)
 
 
 def new_id() -> str:

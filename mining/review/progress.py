@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from mining.cluster.views import latest_run
+from mining.cluster import latest_run
 from mining.review.state import EFFECTIVE_SQL, NOT_A_REVIEW, record_state_sql, reviewer_state_sql
 from mining.store import Workspace
 

@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from mining.cluster.views import latest_run
-from mining.review.events import now_utc
+from mining.cluster import latest_run
+from mining.common import now_utc
 from mining.review.state import record_state_sql, reviewer_state_sql
 from mining.review.second_review import second_review_share, second_review_sql
 from mining.store import Workspace

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from browser import needs_chromium, open_nav, select_row, shown
-from mining.cluster.run import ClusterSettings, run_clustering
+from mining.cluster import ClusterSettings, run_clustering
 from mining.cluster.views import cluster_detail, list_clusters, unclustered_count
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.store import Workspace
 
 sys.path.insert(0, str(Path(__file__).parents[1]))

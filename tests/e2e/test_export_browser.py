@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from browser import needs_chromium, open_nav, shown
-from mining.review.events import save_review
+from mining.review import save_review
 from mining.store import Workspace
 
 sys.path.insert(0, str(Path(__file__).parents[1]))

@@ -28,17 +28,16 @@ from pathlib import Path
 import pytest
 
 from browser import needs_chromium, open_nav, select_row, shown
-from mining.cluster.views import rename_cluster
+from mining.cluster import rename_cluster
 from mining.detect import add_rule
 from mining.evaluate.checks import parse_check
 from mining.evaluate.items import set_item_checks
 from mining.evaluate.runs import evaluate_file
 from mining.export.golden import add_golden
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.report.period import last_week
-from mining.review.events import save_review
+from mining.review import add_tag, save_review
 from mining.store import Workspace
-from mining.review.taxonomy import add_tag
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from review_data import add_cluster_run  # noqa: E402

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from browser import needs_chromium, open_nav, select_row, shown
-from mining.cluster.run import ClusterSettings, run_clustering
-from mining.ingest.pipeline import ingest_paths
+from mining.cluster import ClusterSettings, run_clustering
+from mining.ingest import ingest_paths
 from mining.store import Workspace
 
 sys.path.insert(0, str(Path(__file__).parents[1]))

@@ -12,10 +12,9 @@ import pytest
 
 from browser import (choose_option, needs_chromium, open_nav, select_row, serve, settled, shown, sidebar_field,
                      type_in_sidebar)
-from mining.cluster.run import ClusterSettings, run_clustering
-from mining.cluster.views import list_clusters
-from mining.ingest.pipeline import ingest_paths
-from mining.review.events import list_events, save_review
+from mining.cluster import ClusterSettings, list_clusters, run_clustering
+from mining.ingest import ingest_paths
+from mining.review import list_events, save_review
 from mining.store import Workspace
 
 sys.path.insert(0, str(Path(__file__).parents[1]))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from browser import ROOT, needs_chromium, open_nav, shown
-from mining.ingest.pipeline import ingest_paths
+from mining.ingest import ingest_paths
 from mining.store import Workspace
 
 pytestmark = needs_chromium

@@ -1,0 +1,91 @@
+"""The `cluster` and `clusters` commands: group the failures into failure modes, and list them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar
+from mining.cluster.algorithms import ALGORITHMS
+from mining.cluster.run import SCOPES
+from mining.embed import TEXT_CHOICES
+from mining.store import Workspace
+
+
+def command_cluster(workspace: Workspace, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from mining.cluster.run import ClusterSettings, ClusteringError, run_clustering
+    from mining.embed import embedding_settings
+
+    try:
+        settings = ClusterSettings(algorithm=args.algorithm, scope=args.scope, attach_unclustered=not args.no_attach,
+                                   min_cluster_size=args.min_cluster_size, seed=args.seed)
+        embedding = embedding_settings(workspace)
+        embedding = replace(embedding, text=args.text) if args.text else embedding
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from exc
+    update, close = progress_bar(not args.quiet and not args.json)
+    try:
+        summary = run_clustering(workspace, settings, embedding, update)
+    except ClusteringError as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        close()
+    print(json.dumps(summary.as_json(), indent=2) if args.json else summary.describe())
+    return EXIT_OK
+
+
+def command_clusters(workspace: Workspace, args: argparse.Namespace) -> int:
+    from mining.cluster.views import NOISE, latest_run, list_clusters, member_source_ids, source_ids
+
+    if latest_run(workspace) is None:
+        raise CommandFailed("no clustering run yet: run `python -m mining cluster` first")
+    clusters = list_clusters(workspace)
+    examples = source_ids(workspace, [record_id for cluster in clusters for record_id in cluster["examples"]])
+    members = member_source_ids(workspace) if args.members else {}
+    rows = [{"id": cluster["id"], "name": cluster["name"], "size": cluster["size"], "failures": cluster["failures"],
+             "failure_rate": cluster["failure_rate"], "lift": cluster["lift"], "status": cluster["status"],
+             "keywords": cluster["keywords"], "examples": [examples[r] for r in cluster["examples"] if r in examples],
+             **({"members": members.get(cluster["id"], [])} if args.members else {})}
+            for cluster in clusters]
+    unclustered = members.get(NOISE, []) if args.members else None
+    if args.json:
+        if unclustered:
+            rows.append({"id": NOISE, "name": "unclustered", "size": len(unclustered), "failures": None,
+                         "failure_rate": None, "lift": None, "status": None, "keywords": [], "examples": [],
+                         "members": unclustered})
+        print(json.dumps(rows, indent=2, default=str))
+        return EXIT_OK
+    for row in rows:
+        rate = "-" if row["failure_rate"] is None else f"{row['failure_rate']:.0%}"
+        lift = "-" if row["lift"] is None else f"{row['lift']:.1f}x"
+        print(f"{row['id']:>4}  {row['name']}  size {row['size']}  failure rate {rate}  lift {lift}  "
+              f"{row['status']}  examples {', '.join(row['examples'])}")
+        if args.members:
+            print(f"      members {', '.join(row['members'])}")
+    if unclustered:
+        print(f"{NOISE:>4}  unclustered  size {len(unclustered)}\n      members {', '.join(unclustered)}")
+    return EXIT_OK
+
+
+def add_commands(add: AddCommand) -> None:
+    """Register `cluster` and `clusters` with the entry point's `add(name, handler, help)`."""
+    cluster = add("cluster", command_cluster,
+                  "Embed what is not cached yet and group the failures into failure modes.")
+    cluster.add_argument("--algorithm", "-a", choices=ALGORITHMS, default="hdbscan",
+                         help="hdbscan (default: finds how many modes) or kmeans (k chosen by silhouette)")
+    cluster.add_argument("--scope", choices=SCOPES, default="failures", help="cluster the failures (default) or all records")
+    cluster.add_argument("--text", choices=TEXT_CHOICES, help="what is compared (default: the embedding setting)")
+    cluster.add_argument("--min-cluster-size", type=int, metavar="N", help="smallest mode (default: from the count)")
+    cluster.add_argument("--no-attach", action="store_true", help="leave outliers unclustered instead of attaching "
+                                                                  "those within a mode's reach")
+    cluster.add_argument("--seed", type=int, help="fix the randomness so that a run can be repeated exactly")
+    cluster.add_argument("--json", action="store_true", help="print the run's summary as JSON")
+    cluster.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    clusters = add("clusters", command_clusters, "List the failure modes of the latest run, biggest impact first.")
+    clusters.add_argument("--json", action="store_true", help="a JSON list of objects (id, name, size, failure_rate, "
+                                                              "lift, status, examples, ...)")
+    clusters.add_argument("--members", action="store_true", help="with every member's id as the source gave it; "
+                                                                 "unclustered failures under id -1")
