@@ -16,6 +16,7 @@ from typing import Any, Literal
 import polars as pl
 
 from mining.ingest import JSON_COLUMNS
+from mining.sql_filter import Where
 from mining.store import Workspace
 
 Feedback = Literal["any", "negative", "positive", "none"]
@@ -84,30 +85,23 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _where(f: RecordFilter) -> tuple[str, list[Any]]:
-    """The WHERE clause and its parameters for a filter."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column, values in (("source_file", f.source_files), ("source_format", f.formats), ("model", f.models)):
-        if values:
-            clauses.append(f"list_contains(?::VARCHAR[], {column})")
-            params.append(list(values))
-    if f.since is not None:
-        clauses.append("ts >= ?")
-        params.append(f.since)
-    if f.until is not None:
-        clauses.append("ts < ?")
-        params.append(f.until)
+def _where(f: RecordFilter) -> Where:
+    """The filter's conditions over `records`."""
+    where = Where()
+    where.among("source_files", "source_file", f.source_files)
+    where.among("formats", "source_format", f.formats)
+    where.among("models", "model", f.models)
+    where.between("ts", f.since, f.until)
     if f.feedback not in _FEEDBACK_CLAUSES:
         raise ValueError(f"feedback must be one of {', '.join(_FEEDBACK_CLAUSES)}, not {f.feedback!r}")
     if _FEEDBACK_CLAUSES[f.feedback]:
-        clauses.append(_FEEDBACK_CLAUSES[f.feedback])
+        where.add(_FEEDBACK_CLAUSES[f.feedback])
     if f.has_error is not None:
-        clauses.append(_HAS_ERROR if f.has_error else f"NOT {_HAS_ERROR}")
+        where.add(_HAS_ERROR if f.has_error else f"NOT {_HAS_ERROR}")
     if f.search.strip():
-        clauses.append("(" + " OR ".join(f"coalesce({text}, '') ILIKE ? ESCAPE '\\'" for text in _SEARCHED) + ")")
-        params.extend([like_pattern(f.search.strip())] * len(_SEARCHED))
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        where.add("(" + " OR ".join(f"coalesce({text}, '') ILIKE $search ESCAPE '\\'" for text in _SEARCHED) + ")",
+                  search=like_pattern(f.search.strip()))
+    return where
 
 
 def filter_options(workspace: Workspace) -> FilterOptions:
@@ -124,17 +118,17 @@ def filter_options(workspace: Workspace) -> FilterOptions:
 
 def count_records(workspace: Workspace, f: RecordFilter = RecordFilter()) -> int:
     """How many records match the filter."""
-    where, params = _where(f)
-    return workspace.cursor().execute(f"SELECT count(*) FROM records{where}", params).fetchone()[0]
+    where = _where(f)
+    return workspace.cursor().execute(f"SELECT count(*) FROM records WHERE {where.sql}", where.params).fetchone()[0]
 
 
 def list_records(workspace: Workspace, f: RecordFilter = RecordFilter(), page: int = 1,
                  page_size: int = 50) -> pl.DataFrame:
     """One page (1-based) of matching records, newest first, as short summary columns."""
-    where, params = _where(f)
-    sql = (f"SELECT {_SUMMARY_COLUMNS} FROM records{where}"
-           " ORDER BY ts DESC NULLS LAST, record_id LIMIT ? OFFSET ?")
-    return workspace.frame(sql, params + _limit_offset(page, page_size))
+    where = _where(f)
+    sql = (f"SELECT {_SUMMARY_COLUMNS} FROM records WHERE {where.sql}"
+           " ORDER BY ts DESC NULLS LAST, record_id LIMIT $limit OFFSET $offset")
+    return workspace.frame(sql, {**where.params, **_limit_offset(page, page_size)})
 
 
 def get_record(workspace: Workspace, key: str) -> dict[str, Any] | None:
@@ -160,24 +154,27 @@ def get_record(workspace: Workspace, key: str) -> dict[str, Any] | None:
 
 def count_quarantine(workspace: Workspace, file: str | None = None) -> int:
     """How many quarantined lines there are, in one file or in all."""
-    where, params = _quarantine_where(file)
-    return workspace.cursor().execute(f"SELECT count(*) FROM quarantine{where}", params).fetchone()[0]
+    where = _quarantine_where(file)
+    return workspace.cursor().execute(f"SELECT count(*) FROM quarantine WHERE {where.sql}", where.params).fetchone()[0]
 
 
 def list_quarantine(workspace: Workspace, file: str | None = None, page: int = 1,
                     page_size: int = 50) -> pl.DataFrame:
     """One page of quarantined lines (file, line, reason, raw), in file and line order."""
-    where, params = _quarantine_where(file)
-    sql = (f"SELECT file, line, reason, raw, quarantined_at FROM quarantine{where}"
-           " ORDER BY file, line, quarantined_at LIMIT ? OFFSET ?")
-    return workspace.frame(sql, params + _limit_offset(page, page_size))
+    where = _quarantine_where(file)
+    sql = (f"SELECT file, line, reason, raw, quarantined_at FROM quarantine WHERE {where.sql}"
+           " ORDER BY file, line, quarantined_at LIMIT $limit OFFSET $offset")
+    return workspace.frame(sql, {**where.params, **_limit_offset(page, page_size)})
 
 
-def _quarantine_where(file: str | None) -> tuple[str, list[Any]]:
-    return (" WHERE file = ?", [file]) if file else ("", [])
+def _quarantine_where(file: str | None) -> Where:
+    where = Where()
+    if file:
+        where.add("file = $file", file=file)
+    return where
 
 
-def _limit_offset(page: int, page_size: int) -> list[int]:
+def _limit_offset(page: int, page_size: int) -> dict[str, int]:
     if page < 1 or page_size < 1:
         raise ValueError(f"page and page_size start at 1 (got page={page}, page_size={page_size})")
-    return [page_size, (page - 1) * page_size]
+    return {"limit": page_size, "offset": (page - 1) * page_size}

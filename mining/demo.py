@@ -22,6 +22,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from mining.common import missing_folder
+
 if TYPE_CHECKING:
     from mining.ingest import IngestReport
     from mining.store import Workspace
@@ -514,7 +516,8 @@ def demo_lines(seed: int = 7, calls: int = 3000, end: datetime = DEFAULT_END) ->
 def generate_demo(path: Path, seed: int = 7, calls: int = 3000, end: datetime = DEFAULT_END) -> Path:
     """Write the demo log as JSONL at `path` (byte-identical for the same seed, size and end)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if (folder := missing_folder(path)) is not None:
+        raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist (create it first)")
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         for line in demo_lines(seed, calls, end):
             out.write(json.dumps(line, ensure_ascii=False) + "\n")

@@ -13,6 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from mining.common import missing_folder
 from mining.evaluate.items import golden_set
 from mining.export.golden import golden_examples
 from mining.export.messages import answer_text
@@ -28,7 +29,9 @@ def _bucket(source_id: str) -> int:
 def write_candidates(workspace: Workspace, folder: str | Path) -> tuple[Path, Path]:
     """Write production.jsonl and finetuned.jsonl for the golden items with a reference answer."""
     folder = Path(folder).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
+    if (parent := missing_folder(folder)) is not None:
+        raise FileNotFoundError(f"cannot create {folder}: the folder {parent} does not exist (create it first)")
+    folder.mkdir(exist_ok=True)
     items = golden_set(workspace).items
     logged = {e.record_id: answer_text(e.response) for e in golden_examples(workspace)}
     production, finetuned = folder / "production.jsonl", folder / "finetuned.jsonl"

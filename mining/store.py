@@ -23,6 +23,7 @@ from typing import Iterator
 import duckdb
 import polars as pl
 
+from mining.common import missing_folder
 from mining.workspace_lock import YIELD_SECONDS, FileTurns, LockTimeout, WaitReport
 
 WORKSPACE_ENV = "FAULTLINE_WORKSPACE"
@@ -405,6 +406,9 @@ class Workspace:
                 return existing
             if resolved.exists() and resolved.is_dir():
                 raise WorkspaceError(f"{resolved} is a folder; a workspace is a .duckdb file")
+            if path and (folder := missing_folder(resolved)) is not None:  # the default's folder is made
+                raise WorkspaceError(f"cannot open workspace {resolved}: the folder {folder} does not exist "
+                                     "(create it first)")
             try:
                 resolved.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

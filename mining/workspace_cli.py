@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar, workspace_option
+from mining.common import plural
 from mining.ingest.cli import print_ingest_reports
 from mining.store import Workspace
 
@@ -16,13 +17,20 @@ def command_demo(workspace: Workspace, args: argparse.Namespace) -> int:
     from mining import demo
 
     if args.write:
-        path = demo.generate_demo(Path(args.write), seed=args.seed, calls=args.calls)
-        print(f"wrote {args.calls} demo calls to {path}")
+        try:
+            path = demo.generate_demo(Path(args.write), seed=args.seed, calls=args.calls)
+        except OSError as exc:
+            raise CommandFailed(str(exc)) from exc
+        print(f"wrote {plural(args.calls, 'demo call')} to {path}")
         return EXIT_OK
     if args.candidates:
         from mining.demo_answers import write_candidates
 
-        for path in write_candidates(workspace, args.candidates):
+        try:
+            written = write_candidates(workspace, args.candidates)
+        except OSError as exc:
+            raise CommandFailed(str(exc)) from exc
+        for path in written:
             print(path)
         return EXIT_OK
     update, close = progress_bar(not args.quiet and not args.json)

@@ -11,6 +11,7 @@ import pytest
 
 from mining.access import CONFIG_ENV, DATA_ENV
 from mining.store import WORKSPACE_ENV, Workspace
+from paths import FIXTURES
 
 
 @pytest.fixture(autouse=True)
@@ -61,9 +62,6 @@ def write_log(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
-
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Hostile log files for tests/test_ingest_hostile.py: small good logs of every shape, broken the
+"""Hostile log files for tests/ingest/test_ingest_hostile.py: small good logs of every shape, broken the
 ways real files break.
 
 Each `Hostile` starts from a good base log (the first lines of a shipped fixture, see `BASES`) and
@@ -16,10 +16,9 @@ import io
 import json
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
+from paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 BOM = b"\xef\xbb\xbf"
 
 

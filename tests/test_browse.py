@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,7 @@ from mining.browse import (
     list_records,
 )
 from mining.ingest import ingest_paths
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from paths import FIXTURES
 
 
 @pytest.fixture

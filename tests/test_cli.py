@@ -7,8 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from paths import ROOT
 
 
 def cli(*args: str, env_workspace: Path | None = None) -> subprocess.CompletedProcess:
@@ -121,3 +120,26 @@ def test_progress_bars_only_on_a_terminal(tmp_path, fixtures):
     assert result.returncode == 0, result.stderr
     assert "\r" not in result.stderr and "‰" not in result.stderr
     assert "rows read" in result.stdout
+
+
+def test_counts_read_as_words_and_an_ingest_says_what_to_do_next(tmp_path, openai_line, write_log, capsys):
+    from mining.__main__ import main
+
+    log = write_log("one.jsonl", [openai_line("only-1", "Where is my parcel?", "I can't help.", thumbs="down")])
+    assert main(["-w", str(tmp_path / "w.duckdb"), "ingest", str(log), "-q"]) == 0
+    captured = capsys.readouterr()
+    assert ": 1 row read, 1 added, 0 already present, 0 quarantined" in captured.out and "1 rows" not in captured.out
+    assert captured.err.startswith("next: `faultline cluster`") and "faultline app" in captured.err
+    assert main(["-w", str(tmp_path / "w.duckdb"), "ingest", str(log), "--json"]) == 0
+    assert capsys.readouterr().err == ""  # nothing new, and --json: no advice mixed into a script's run
+
+
+def test_a_path_to_write_in_a_folder_that_does_not_exist_is_refused_not_made(tmp_path):
+    missing = tmp_path / "no" / "such"
+    opened = cli("--workspace", str(missing / "w.duckdb"), "info")
+    assert opened.returncode == 3 and "does not exist" in opened.stderr and str(missing) in opened.stderr
+    demo = cli("--workspace", str(tmp_path / "w.duckdb"), "demo", "--write", str(missing / "demo.jsonl"))
+    assert demo.returncode == 1 and demo.stderr.startswith("error: cannot write") and "does not exist" in demo.stderr
+    candidates = cli("--workspace", str(tmp_path / "w.duckdb"), "demo", "--candidates", str(missing / "answers"))
+    assert candidates.returncode == 1 and "does not exist" in candidates.stderr
+    assert not (tmp_path / "no").exists()

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +22,7 @@ from mining.detect import (
 )
 from mining.ingest import ingest_paths
 from mining.store import Workspace
-
-ROOT = Path(__file__).parents[1]
+from paths import ROOT
 
 
 def call(call_id: str, answer: str | None = "Here is how to do it.", *, question: str = "How do I do it?",

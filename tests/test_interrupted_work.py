@@ -11,15 +11,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from mining.__main__ import main
 from mining.detect import detect, failure_record_ids
 from mining.export.partials import OWNER_FILE
 from mining.recovery import recover
 from mining.store import Workspace
-
-ROOT = Path(__file__).resolve().parent.parent
+from paths import ROOT
 
 
 def killed_while(patch: str, *command: str) -> subprocess.CompletedProcess:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import mining
 from mining.__main__ import build_parser
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui
 from mining.ingest import ingest_paths
+from paths import FIXTURES, ROOT
 
-ROOT = Path(__file__).parents[1]
-FIXTURES = Path(__file__).parent / "fixtures"
 HTML = "<img src=x onerror=alert(1)><b>bold</b>"
 
 

@@ -19,8 +19,7 @@ import pytest
 
 from mining.__main__ import main
 from mining.store import Workspace
-
-ROOT = Path(__file__).resolve().parent.parent
+from paths import ROOT
 
 
 def python(code: str, *args: str, env: dict | None = None) -> subprocess.Popen:

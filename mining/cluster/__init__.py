@@ -11,12 +11,13 @@ from mining.cluster.algorithms import ALGORITHMS
 from mining.cluster.identity import trend
 from mining.cluster.run import SCOPES, ClusteringError, ClusterSettings, RunSummary, run_clustering
 from mining.cluster.similar import similar_records
-from mining.cluster.views import (NOISE, cluster_detail, latest_run, list_clusters, map_points, member_source_ids,
-                                  mode_names, rename_cluster, source_ids)
+from mining.cluster.views import (NOISE, cluster_detail, example_texts, latest_run, list_clusters, map_points,
+                                  member_source_ids, membership_sql, mode_names, rename_cluster, source_ids)
 
 __all__ = ["ALGORITHMS", "NOISE", "SCOPES", "ClusterSettings", "ClusteringError", "RunSummary", "cluster_detail",
-           "latest_run", "list_clusters", "map_figure", "map_points", "member_source_ids", "mode_names",
-           "rename_cluster", "run_clustering", "similar_records", "source_ids", "trend"]
+           "example_texts", "latest_run", "list_clusters", "map_figure", "map_points", "member_source_ids",
+           "membership_sql", "mode_names", "rename_cluster", "run_clustering", "similar_records", "source_ids",
+           "trend"]
 
 
 def __getattr__(name: str) -> Any:

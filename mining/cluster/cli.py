@@ -6,6 +6,7 @@ import argparse
 import json
 
 from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar
+from mining.common import plural
 from mining.cluster.algorithms import ALGORITHMS
 from mining.cluster.run import SCOPES
 from mining.embed import TEXT_CHOICES
@@ -36,36 +37,50 @@ def command_cluster(workspace: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXAMPLE_CHARS = 100  # an example request on one line of a terminal
+
+
+def _one_line(text: str | None) -> str:
+    """A text on one line, cut at EXAMPLE_CHARS with an ellipsis, quoted so its ends are visible."""
+    flat = " ".join((text or "").split())
+    return f'"{flat if len(flat) <= EXAMPLE_CHARS else flat[:EXAMPLE_CHARS - 1] + "…"}"'
+
+
 def command_clusters(workspace: Workspace, args: argparse.Namespace) -> int:
-    from mining.cluster.views import NOISE, latest_run, list_clusters, member_source_ids, source_ids
+    from mining.cluster.views import NOISE, example_texts, latest_run, list_clusters, member_source_ids
 
     if latest_run(workspace) is None:
-        raise CommandFailed("no clustering run yet: run `python -m mining cluster` first")
+        raise CommandFailed("no clustering run yet: run `faultline cluster` first")
     clusters = list_clusters(workspace)
-    examples = source_ids(workspace, [record_id for cluster in clusters for record_id in cluster["examples"]])
     members = member_source_ids(workspace) if args.members else {}
-    rows = [{"id": cluster["id"], "name": cluster["name"], "size": cluster["size"], "failures": cluster["failures"],
-             "failure_rate": cluster["failure_rate"], "lift": cluster["lift"], "status": cluster["status"],
-             "keywords": cluster["keywords"], "examples": [examples[r] for r in cluster["examples"] if r in examples],
-             **({"members": members.get(cluster["id"], [])} if args.members else {})}
-            for cluster in clusters]
+    rows = []
+    for cluster in clusters:
+        examples = example_texts(workspace, cluster["examples"])
+        rows.append({"id": cluster["id"], "name": cluster["name"], "size": cluster["size"],
+                     "failures": cluster["failures"], "failure_rate": cluster["failure_rate"], "lift": cluster["lift"],
+                     "status": cluster["status"], "keywords": cluster["keywords"],
+                     "examples": [example["source_id"] for example in examples],
+                     "example_texts": [example["text"] for example in examples],
+                     **({"members": members.get(cluster["id"], [])} if args.members else {})})
     unclustered = members.get(NOISE, []) if args.members else None
     if args.json:
         if unclustered:
             rows.append({"id": NOISE, "name": "unclustered", "size": len(unclustered), "failures": None,
                          "failure_rate": None, "lift": None, "status": None, "keywords": [], "examples": [],
-                         "members": unclustered})
-        print(json.dumps(rows, indent=2, default=str))
+                         "example_texts": [], "members": unclustered})
+        print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
         return EXIT_OK
     for row in rows:
         rate = "-" if row["failure_rate"] is None else f"{row['failure_rate']:.0%}"
         lift = "-" if row["lift"] is None else f"{row['lift']:.1f}x"
-        print(f"{row['id']:>4}  {row['name']}  size {row['size']}  failure rate {rate}  lift {lift}  "
-              f"{row['status']}  examples {', '.join(row['examples'])}")
+        print(f"{row['id']:>4}  {row['name']}  {plural(row['size'], 'call')}  failure rate {rate}  lift {lift}  "
+              f"{row['status']}")
+        for text in row["example_texts"][:3]:
+            print(f"      {_one_line(text)}")
         if args.members:
             print(f"      members {', '.join(row['members'])}")
     if unclustered:
-        print(f"{NOISE:>4}  unclustered  size {len(unclustered)}\n      members {', '.join(unclustered)}")
+        print(f"{NOISE:>4}  unclustered  {plural(len(unclustered), 'call')}\n      members {', '.join(unclustered)}")
     return EXIT_OK
 
 

@@ -32,6 +32,18 @@ def latest_run(workspace: Workspace) -> dict[str, Any] | None:
     return run
 
 
+def membership_sql() -> str:
+    """Every record of run $run_id with its mode: record_id, cluster_id (-1 unclustered), cluster_name
+    (a reviewer's rename wins; none for unclustered), cluster_status and impact (size x lift). The one
+    definition the queue, the export and the progress figures join on, so they name modes alike."""
+    return f"""
+        SELECT m.record_id, m.cluster_id, coalesce(n.name, c.name) AS cluster_name, c.status AS cluster_status,
+               c.size * coalesce(c.lift, 1) AS impact
+        FROM cluster_members m LEFT JOIN clusters c ON c.run_id = m.run_id AND c.cluster_id = m.cluster_id
+        LEFT JOIN cluster_names n ON n.cluster_id = m.cluster_id AND m.cluster_id <> {NOISE}
+        WHERE m.run_id = $run_id"""
+
+
 def _run_id(workspace: Workspace, run_id: str | None) -> str | None:
     if run_id is not None:
         return run_id
@@ -93,13 +105,21 @@ def cluster_detail(workspace: Workspace, cluster_id: int, run_id: str | None = N
     if not found:
         return None
     cluster = found[0]
-    cursor = workspace.cursor()
-    by_id = {row[0]: row[1:] for row in cursor.execute(f"""
-        SELECT r.record_id, r.source_id, {_text_expression(workspace, run_id)} FROM records r
-        WHERE r.record_id IN (SELECT unnest(?::VARCHAR[]))""", [cluster["examples"]]).fetchall()}
-    cluster["examples"] = [{"record_id": record_id, "source_id": by_id[record_id][0], "text": by_id[record_id][1]}
-                           for record_id in cluster["examples"] if record_id in by_id]
+    cluster["examples"] = example_texts(workspace, cluster["examples"], run_id)
     return cluster
+
+
+def example_texts(workspace: Workspace, record_ids: list[str], run_id: str | None = None) -> list[dict[str, Any]]:
+    """{record_id, source_id, text} for each record, in the given order; the text is what the run
+    compared (request, response or both), so an example reads as what put it in its mode."""
+    run_id = _run_id(workspace, run_id)
+    if run_id is None or not record_ids:
+        return []
+    by_id = {row[0]: row[1:] for row in workspace.cursor().execute(f"""
+        SELECT r.record_id, coalesce(r.source_id, r.record_id), {_text_expression(workspace, run_id)} FROM records r
+        WHERE r.record_id IN (SELECT unnest(?::VARCHAR[]))""", [record_ids]).fetchall()}
+    return [{"record_id": record_id, "source_id": by_id[record_id][0], "text": by_id[record_id][1]}
+            for record_id in record_ids if record_id in by_id]
 
 
 def unclustered_count(workspace: Workspace, run_id: str | None = None) -> int:

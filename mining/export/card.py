@@ -13,7 +13,8 @@ from collections import Counter
 from typing import Any
 
 from mining.export.plan import ExportPlan
-from mining.export.selection import UNCLUSTERED, Example
+from mining.cluster import NOISE
+from mining.export.selection import Example
 
 
 def _yaml(value: Any) -> str:
@@ -60,7 +61,7 @@ def _filter_words(filters: dict[str, Any]) -> list[str]:
 
 
 def _mode(example: Example) -> str:
-    return "unclustered" if example.cluster_id == UNCLUSTERED else (example.cluster_name or f"mode {example.cluster_id}")
+    return "unclustered" if example.cluster_id == NOISE else (example.cluster_name or f"mode {example.cluster_id}")
 
 
 def _breakdown(plan: ExportPlan, label: str, keys_of, tag_names: dict[str, str]) -> list[str]:

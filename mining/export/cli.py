@@ -16,13 +16,14 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar, workspace_option
+from mining.cluster import NOISE, mode_names
 from mining.export.golden import add_golden, golden_items, record_ids_for, remove_golden
 from mining.export.kinds import KINDS
 from mining.export.leakage import DEFAULT_THRESHOLD
 from mining.export.plan import DEFAULT_MAX_TOKENS, FORMATS, ExportError, ExportPlan, ExportRequest, replay_request
 from mining.export.selection import DEFAULT_VERDICTS, ExportFilter
 from mining.export.tokens import TokenizerError
-from mining.export.writer import ExportResult, make_export, read_manifest
+from mining.export.writer import ExportResult, make_export, output_folder, read_manifest
 from mining.review import VERDICTS, UnknownTag, resolve_tag
 from mining.store import Workspace
 
@@ -37,12 +38,28 @@ def _time(value: str | None, option: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def _modes(workspace: Workspace, chosen: list[int]) -> tuple[int, ...]:
+    """The --cluster ids, each checked against the latest run: a mistyped id is an error, not an
+    export that quietly finds nothing to write."""
+    if not chosen:
+        return ()
+    names = mode_names(workspace)
+    if not names:
+        raise CommandFailed("no clustering run yet, so no failure mode to choose: run `faultline cluster` first")
+    unknown = [mode for mode in chosen if mode not in names]
+    if unknown:
+        modes = ", ".join(str(mode) for mode in sorted(names) if mode != NOISE)
+        raise CommandFailed(f"no failure mode {unknown[0]} in the latest clustering run; its modes are {modes} "
+                            f"and {NOISE} (unclustered): see `faultline clusters`")
+    return tuple(chosen)
+
+
 def _filter(workspace: Workspace, args: argparse.Namespace) -> ExportFilter:
     try:
         tags = tuple(resolve_tag(workspace, key).tag_id for key in args.tag or ())
     except UnknownTag as exc:
         raise CommandFailed(str(exc)) from exc
-    return ExportFilter(verdicts=tuple(args.verdict or DEFAULT_VERDICTS), tags=tags, clusters=tuple(args.cluster or ()),
+    return ExportFilter(verdicts=tuple(args.verdict or DEFAULT_VERDICTS), tags=tags, clusters=_modes(workspace, args.cluster),
                         since=_time(args.since, "--since"), until=_time(args.until, "--until"),
                         reviewers=tuple(args.reviewer or ()), agreed_only=args.agreed_only)
 
@@ -84,6 +101,10 @@ def _print_report(plan: ExportPlan, result: ExportResult, say: Callable[[str], N
 
 def command_export(workspace: Workspace, args: argparse.Namespace) -> int:
     request = _request(workspace, args)
+    try:
+        output_folder(args.out)  # before the planning's minutes, not after
+    except ExportError as exc:
+        raise CommandFailed(str(exc)) from exc
     update, close = progress_bar(not args.quiet and not args.json)
     try:
         plan, result = make_export(workspace, request, args.out, update)

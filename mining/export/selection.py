@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mining.cluster import latest_run
+from mining.cluster import NOISE, latest_run, membership_sql
 from mining.review import record_state_sql
+from mining.sql_filter import Where
 from mining.store import Workspace
 
-UNCLUSTERED = -1
 DEFAULT_VERDICTS = ("hard_example",)
 
 
@@ -124,53 +124,40 @@ def _agreement(reviewers: tuple[str, ...], adjudicated_by: str | None, disputed:
     return "agreed" if len(reviewers) >= 2 else "single"
 
 
-def _where(f: ExportFilter, reviewed_only: bool) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause and its bound values; the SQL is built from constant fragments only."""
-    clauses = ["rs.verdict IS NOT NULL"] if reviewed_only else ["true"]
-    params: dict[str, Any] = {}
-    for name, column, values in (("verdicts", "rs.verdict", f.verdicts), ("record_ids", "r.record_id", f.record_ids),
-                                 ("clusters", f"coalesce(cl.cluster_id, {UNCLUSTERED})", f.clusters)):
-        if values:
-            clauses.append(f"{column} IN (SELECT unnest(${name}))")
-            params[name] = list(values)
-    for name, column, values in (("tags", "rs.tags", f.tags), ("reviewers", "rs.reviewers", f.reviewers)):
-        if values:
-            clauses.append(f"list_has_any({column}, ${name}::VARCHAR[])")
-            params[name] = list(values)
-    if f.since is not None:
-        clauses.append("r.ts >= $since")
-        params["since"] = f.since
-    if f.until is not None:
-        clauses.append("r.ts < $until")
-        params["until"] = f.until
+def _where(f: ExportFilter, reviewed_only: bool) -> Where:
+    """The filter's conditions over records (r), their review state (rs) and failure mode (cl)."""
+    where = Where("rs.verdict IS NOT NULL") if reviewed_only else Where()
+    where.among("verdicts", "rs.verdict", f.verdicts)
+    where.among("record_ids", "r.record_id", f.record_ids)
+    where.among("clusters", f"coalesce(cl.cluster_id, {NOISE})", f.clusters)
+    where.overlapping("tags", "rs.tags", f.tags)
+    where.overlapping("reviewers", "rs.reviewers", f.reviewers)
+    where.between("r.ts", f.since, f.until)
     if f.agreed_only:
-        clauses.append("len(rs.reviewers) >= 2 AND NOT rs.disputed AND rs.adjudicated_by IS NULL")
-    return " AND ".join(clauses), params
+        where.add("len(rs.reviewers) >= 2 AND NOT rs.disputed AND rs.adjudicated_by IS NULL")
+    return where
 
 
 def select_examples(workspace: Workspace, export_filter: ExportFilter, reviewed_only: bool = True) -> list[Example]:
     """The reviewed records that pass the filter, ordered by record id; with `reviewed_only` False
     also records nobody reviewed yet (the golden set may hold those: they get no reference)."""
-    where, params = _where(export_filter, reviewed_only)
+    where = _where(export_filter, reviewed_only)
     run = latest_run(workspace)
-    params["run_id"] = run["run_id"] if run else None
+    params = {**where.params, "run_id": run["run_id"] if run else None}
     cursor = workspace.cursor()
     cursor.execute(f"""
         WITH rs AS ({record_state_sql()}),
         sig AS (SELECT record_id, list({{'signal': signal, 'value': value, 'detail': detail}} ORDER BY signal) AS signals
                 FROM signals GROUP BY record_id),
-        cl AS (SELECT m.record_id, m.cluster_id, coalesce(n.name, c.name) AS cluster_name
-               FROM cluster_members m LEFT JOIN clusters c ON c.run_id = m.run_id AND c.cluster_id = m.cluster_id
-               LEFT JOIN cluster_names n ON n.cluster_id = m.cluster_id AND m.cluster_id <> {UNCLUSTERED}
-               WHERE m.run_id = $run_id)
+        cl AS ({membership_sql()})
         SELECT r.record_id, coalesce(r.source_id, r.record_id) AS source_id, r.source_file, r.source_format, r.ts,
                r.model, r.input_messages, r.cluster_text, r.response_text, r.tool_calls AS response_tool_calls,
                r.tools, r.finish_reason, r.error, r.feedback_score, rs.verdict, rs.tags, rs.correction,
                rs.tool_calls AS correction_tool_calls, rs.note, rs.reviewers, rs.adjudicated_by, rs.disputed,
-               coalesce(cl.cluster_id, {UNCLUSTERED}) AS cluster_id, cl.cluster_name,
+               coalesce(cl.cluster_id, {NOISE}) AS cluster_id, cl.cluster_name,
                coalesce(sig.signals, []) AS signals
         FROM records r LEFT JOIN rs USING (record_id) LEFT JOIN cl USING (record_id) LEFT JOIN sig USING (record_id)
-        WHERE {where}
+        WHERE {where.sql}
         ORDER BY r.record_id""", params)
     columns = [column[0] for column in cursor.description]
     return [_example(dict(zip(columns, row))) for row in cursor.fetchall()]

@@ -28,7 +28,7 @@ from mining.export.card import dataset_card
 from mining.export.files import WRITERS, row_hash, sha256_file
 from mining.export.golden import HOLDOUT
 from mining.export.partials import OWNER_FILE, PARTIAL_MARK, remove_abandoned_exports
-from mining.common import Progress, now_utc
+from mining.common import Progress, missing_folder, now_utc
 from mining.export.plan import ExportError, ExportPlan, ExportRequest, plan_export
 from mining.processes import this_process
 from mining.settings import get_setting
@@ -137,9 +137,9 @@ def write_export(workspace: Workspace, plan: ExportPlan, out_dir: str | Path) ->
     name = plan.request.name
     if not any(kind.rows for kind in plan.kinds.values()):
         raise ExportError("nothing to write: no kind has a row (see what was left out and why); no version was made")
-    out_dir = Path(out_dir).expanduser().resolve()
+    out_dir = output_folder(out_dir)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(exist_ok=True)
     except OSError as exc:
         raise ExportError(f"cannot create {out_dir}: {exc.strerror or exc}") from exc
     remove_abandoned_exports(out_dir)  # what an export killed half way left here
@@ -178,6 +178,17 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     if missing or manifest.get("format") != "faultline-export/1":
         raise ExportError(f"{path} is not a Faultline export manifest (missing {', '.join(missing) or 'format'})")
     return manifest
+
+
+def output_folder(out_dir: str | Path) -> Path:
+    """The folder that receives NAME-vN/, resolved. It may be new, but its parent must exist: a
+    mistyped path is refused rather than answered with a tree of new folders."""
+    folder = Path(out_dir).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise ExportError(f"{folder} is a file, not a folder")
+    if not folder.exists() and (parent := missing_folder(folder)) is not None:
+        raise ExportError(f"cannot create {folder}: the folder {parent} does not exist (create it first)")
+    return folder
 
 
 def make_export(workspace: Workspace, request: ExportRequest, out_dir: str | Path,

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar
+from mining.common import plural
 from mining.store import Workspace
+
+
+NEXT_STEP = ("next: `faultline cluster` groups the failures into failure modes; `faultline app` opens them "
+             "in the browser")
 
 
 def print_ingest_reports(reports: list, as_json: bool) -> int:
@@ -22,11 +28,11 @@ def print_ingest_reports(reports: list, as_json: bool) -> int:
                     print(f"FAILED  {report.error}")
                 continue
             print(
-                f"{report.file} [{report.format}]: {report.rows_read} rows read, {report.rows_added} added, "
-                f"{report.rows_present} already present, {report.rows_quarantined} quarantined"
-                + (f", {report.rows_skipped} skipped (not LLM calls)" if report.rows_skipped else "")
-                + (f", {report.scores_read} scores" if report.scores_read else "")
-                + (f", {report.rows_resolved} quarantined before and now resolved" if report.rows_resolved else "")
+                f"{report.file} [{report.format}]: {plural(report.rows_read, 'row')} read, {report.rows_added:,} added, "
+                f"{report.rows_present:,} already present, {report.rows_quarantined:,} quarantined"
+                + (f", {report.rows_skipped:,} skipped (not LLM calls)" if report.rows_skipped else "")
+                + (f", {plural(report.scores_read, 'score')}" if report.scores_read else "")
+                + (f", {report.rows_resolved:,} quarantined before and now resolved" if report.rows_resolved else "")
             )
             for sample in report.quarantine_samples[:5]:
                 where = f" line {sample['line']}" if sample["line"] is not None else ""  # None: the file's end
@@ -34,6 +40,8 @@ def print_ingest_reports(reports: list, as_json: bool) -> int:
             if report.rows_quarantined > 5:
                 print("  ... see all with the Ingest page or the quarantine table")
     failed = [report for report in reports if report.error]
+    if not as_json and any(report.rows_added for report in reports):
+        print(NEXT_STEP, file=sys.stderr)  # stderr: stdout stays one line per file for scripts
     if failed:
         raise CommandFailed(failed[0].error + (f" (and {len(failed) - 1} more files failed)" if len(failed) > 1 else ""))
     return EXIT_OK

@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from mining.cli_base import EXIT_OK, AddCommand, CommandFailed
+from mining.common import missing_folder
 from mining.report.data import weekly_report
 from mining.report.period import ReportError, ReportPeriod, last_week, period_between, period_for_week
 from mining.report.html import render_html
@@ -58,9 +59,10 @@ def command_report(workspace: Workspace, args: argparse.Namespace) -> int:
     label = re.sub(r"[^\w.-]+", "_", period.label)
     out = Path(args.out) if args.out else Path(f"faultline-report-{label}.{args.format or 'html'}")
     render = FORMATS[_format(out, args.format)]
+    if (folder := missing_folder(out)) is not None:
+        raise CommandFailed(f"cannot write {out}: the folder {folder} does not exist (create it first)")
     text = render(weekly_report(workspace, period))
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise CommandFailed(f"cannot write {out}: {exc.strerror or exc}") from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from mining.cluster import latest_run
+from mining.cluster import latest_run, membership_sql
 from mining.review.state import EFFECTIVE_SQL, NOT_A_REVIEW, record_state_sql, reviewer_state_sql
 from mining.store import Workspace
 
@@ -23,10 +23,7 @@ def progress_by_cluster(workspace: Workspace) -> pl.DataFrame:
     run = latest_run(workspace)
     return workspace.frame(f"""
         WITH fail AS (SELECT DISTINCT record_id FROM signals),
-        cl AS (SELECT m.record_id, m.cluster_id, coalesce(n.name, c.name) AS cluster_name
-               FROM cluster_members m LEFT JOIN clusters c ON c.run_id = m.run_id AND c.cluster_id = m.cluster_id
-               LEFT JOIN cluster_names n ON n.cluster_id = m.cluster_id AND m.cluster_id <> -1
-               WHERE m.run_id = $run_id)
+        cl AS ({membership_sql()})
         SELECT coalesce(cl.cluster_id, -1) AS cluster_id, any_value(cl.cluster_name) AS cluster_name,
                count(*) AS failures,
                count(*) FILTER (WHERE {_REVIEWED}) AS reviewed,

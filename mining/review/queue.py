@@ -24,10 +24,11 @@ from typing import Any, Literal
 
 import polars as pl
 
-from mining.cluster import latest_run
+from mining.cluster import NOISE, latest_run, membership_sql
 from mining.common import now_utc
-from mining.review.state import record_state_sql, reviewer_state_sql
 from mining.review.second_review import second_review_share, second_review_sql
+from mining.review.state import record_state_sql, reviewer_state_sql
+from mining.sql_filter import Where
 from mining.store import Workspace
 
 ReviewStateFilter = Literal["any", "todo", "unreviewed", "reviewed", "disputed", "adjudicated"]
@@ -35,7 +36,6 @@ STATES: tuple[str, ...] = ("any", "todo", "unreviewed", "reviewed", "disputed", 
 ORDERS: tuple[str, ...] = ("priority", "newest", "oldest")
 CLAIM_TTL = timedelta(minutes=30)
 PREVIEW_CHARS = 160
-UNCLUSTERED = -1
 
 
 @dataclass(frozen=True)
@@ -70,19 +70,14 @@ def _base_sql(share: float) -> str:
     """Every failure with its cluster, review state (as $reviewer sees it) and live claim."""
     return f"""
     WITH fail AS (SELECT record_id, list(signal ORDER BY signal) AS signals FROM signals GROUP BY record_id),
-    cl AS (
-        SELECT m.record_id, m.cluster_id, coalesce(n.name, c.name) AS cluster_name, c.status AS cluster_status,
-               c.size * coalesce(c.lift, 1) AS impact
-        FROM cluster_members m LEFT JOIN clusters c ON c.run_id = m.run_id AND c.cluster_id = m.cluster_id
-        LEFT JOIN cluster_names n ON n.cluster_id = m.cluster_id AND m.cluster_id <> {UNCLUSTERED}
-        WHERE m.run_id = $run_id),
+    cl AS ({membership_sql()}),
     my AS (SELECT record_id, verdict, tags FROM ({reviewer_state_sql()}) WHERE reviewer = $reviewer),
     rs AS ({record_state_sql()}),
     claim AS (SELECT record_id, reviewer AS claimed_by, expires_at FROM claims WHERE expires_at > $at),
     q AS (
         SELECT r.record_id, coalesce(r.source_id, r.record_id) AS source_id, r.ts, r.model, r.source_file,
                {_preview('r.cluster_text')} AS request, {_preview('r.response_text')} AS response, fail.signals,
-               coalesce(cl.cluster_id, {UNCLUSTERED}) AS cluster_id, cl.cluster_name, cl.cluster_status,
+               coalesce(cl.cluster_id, {NOISE}) AS cluster_id, cl.cluster_name, cl.cluster_status,
                coalesce(cl.impact, 0) AS impact,
                CASE WHEN cl.cluster_status IN ('growing', 'new') THEN 0 WHEN cl.cluster_status IS NOT NULL THEN 1
                     ELSE 2 END AS tier,
@@ -103,35 +98,24 @@ def _base_sql(share: float) -> str:
     FROM q"""
 
 
-def _where(f: QueueFilter, reviewer: str | None) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause over the base query and its bound values; the SQL is constant fragments."""
+def _where(f: QueueFilter, reviewer: str | None) -> Where:
+    """The filter's conditions over the base query's columns."""
     if f.state not in STATES:
         raise ValueError(f"unknown review state {f.state!r}; use one of {', '.join(STATES)}")
-    clauses: list[str] = []
-    params: dict[str, Any] = {}
-    for name, column, values in (("clusters", "cluster_id", f.clusters), ("source_files", "source_file", f.source_files),
-                                 ("models", "model", f.models)):
-        if values:
-            clauses.append(f"{column} IN (SELECT unnest(${name}))")
-            params[name] = list(values)
-    for name, column, values in (("signals", "signals", f.signals),
-                                 ("tags", "CASE WHEN blind THEN []::VARCHAR[] ELSE shared_tags END", f.tags),
-                                 ("reviewed_by", "reviewers", f.reviewed_by)):
-        if values:
-            clauses.append(f"list_has_any({column}, ${name}::VARCHAR[])")
-            params[name] = list(values)
-    if f.since is not None:
-        clauses.append("ts >= $since")
-        params["since"] = f.since
-    if f.until is not None:
-        clauses.append("ts < $until")
-        params["until"] = f.until
-    clauses.append({"any": "true", "todo": "todo", "unreviewed": "len(reviewers) = 0 AND NOT adjudicated",
-                    "reviewed": "(len(reviewers) > 0 OR adjudicated)", "disputed": "disputed",
-                    "adjudicated": "adjudicated"}[f.state])
+    where = Where()
+    where.among("clusters", "cluster_id", f.clusters)
+    where.among("source_files", "source_file", f.source_files)
+    where.among("models", "model", f.models)
+    where.overlapping("signals", "signals", f.signals)
+    where.overlapping("tags", "CASE WHEN blind THEN []::VARCHAR[] ELSE shared_tags END", f.tags)
+    where.overlapping("reviewed_by", "reviewers", f.reviewed_by)
+    where.between("ts", f.since, f.until)
+    where.add({"any": "true", "todo": "todo", "unreviewed": "len(reviewers) = 0 AND NOT adjudicated",
+               "reviewed": "(len(reviewers) > 0 OR adjudicated)", "disputed": "disputed",
+               "adjudicated": "adjudicated"}[f.state])
     if reviewer is not None:
-        clauses.append("(claimed_by IS NULL OR claimed_by = $reviewer)")
-    return " AND ".join(clauses), params
+        where.add("(claimed_by IS NULL OR claimed_by = $reviewer)")
+    return where
 
 
 _ORDER_BY = {
@@ -144,10 +128,10 @@ _ORDER_BY = {
 def _query(workspace: Workspace, f: QueueFilter, reviewer: str | None, at: datetime | None) -> tuple[str, dict[str, Any]]:
     if f.order not in ORDERS:
         raise ValueError(f"unknown order {f.order!r}; use one of {', '.join(ORDERS)}")
-    where, params = _where(f, reviewer)
+    where = _where(f, reviewer)
     run = latest_run(workspace)
-    params.update(run_id=run["run_id"] if run else None, reviewer=reviewer, at=at or now_utc())
-    sql = (f"SELECT * FROM ({_base_sql(second_review_share(workspace))}) WHERE {where}"
+    params = {**where.params, "run_id": run["run_id"] if run else None, "reviewer": reviewer, "at": at or now_utc()}
+    sql = (f"SELECT * FROM ({_base_sql(second_review_share(workspace))}) WHERE {where.sql}"
            f" ORDER BY {_ORDER_BY[f.order]}, record_id")
     return sql, params
 

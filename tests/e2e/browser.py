@@ -19,8 +19,8 @@ from typing import Callable, Iterator
 import pytest
 
 from mining.store import WORKSPACE_ENV
+from paths import ROOT
 
-ROOT = Path(__file__).parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]

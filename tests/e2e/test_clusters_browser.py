@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from mining.cluster.views import cluster_detail, list_clusters, unclustered_coun
 from mining.ingest import ingest_paths
 from mining.store import Workspace
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
 from failure_modes_data import use_fp32_embeddings, write_failure_modes_log  # noqa: E402
 
 pytestmark = needs_chromium

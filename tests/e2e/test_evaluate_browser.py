@@ -4,7 +4,6 @@ scored, and compared; the comparison says which one is better and where."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from browser import needs_chromium, open_nav, shown
 from mining.export.golden import add_golden
 from mining.store import Workspace
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
 from export_data import build  # noqa: E402
 
 pytestmark = needs_chromium

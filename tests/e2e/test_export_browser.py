@@ -4,7 +4,6 @@ chromium, and the folder comes back as a zip download."""
 from __future__ import annotations
 
 import json
-import sys
 import zipfile
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from browser import needs_chromium, open_nav, shown
 from mining.review import save_review
 from mining.store import Workspace
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
 from review_data import load_calls  # noqa: E402
 
 pytestmark = needs_chromium

@@ -21,7 +21,6 @@ a payload, window.__pwned), (c) each field shown there reads as its literal payl
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -39,7 +38,6 @@ from mining.report.period import last_week
 from mining.review import add_tag, save_review
 from mining.store import Workspace
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
 from review_data import add_cluster_run  # noqa: E402
 
 pytestmark = needs_chromium

@@ -3,7 +3,6 @@ watched, draws its charts and sections, runs no planted script, and asks nothing
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from mining.report import period_for_week, render_html, weekly_report
 from mining.report.formatting import TITLES
 from mining.store import Workspace
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
 import report_data  # noqa: E402
 
 pytestmark = needs_chromium

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from mining.cluster import ClusterSettings, run_clustering
 from mining.ingest import ingest_paths
 from mining.store import Workspace
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
 from failure_modes_data import write_failure_modes_log  # noqa: E402
 
 pytestmark = needs_chromium

@@ -5,7 +5,6 @@ the workspace in use, the record)."""
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,8 @@ from mining.ingest import ingest_paths
 from mining.review import list_events, save_review
 from mining.store import Workspace
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
 from failure_modes_data import use_fp32_embeddings, write_failure_modes_log  # noqa: E402
+from paths import FIXTURES
 
 pytestmark = needs_chromium
 TYPED = "Typed for the first call, never meant for any other."
@@ -119,7 +118,7 @@ def two_workspaces(tmp_path: Path) -> tuple[Path, Path]:
     """The server's own workspace (a few calls) and another beside it, in the same folder, with the
     three-mode log: a record of the second is in no way in the first."""
     own, other = tmp_path / "workspace.duckdb", tmp_path / "other.duckdb"
-    ingest_paths(Workspace.open(own), [Path(__file__).parents[1] / "fixtures" / "openai_chat.jsonl"])
+    ingest_paths(Workspace.open(own), [FIXTURES / "openai_chat.jsonl"])
     ingest_paths(Workspace.open(other), [write_failure_modes_log(tmp_path / "modes.jsonl")])
     Workspace.close_all()
     return own, other

@@ -18,9 +18,9 @@ import pytest
 from browser import ROOT, needs_chromium, open_nav, shown
 from mining.ingest import ingest_paths
 from mining.store import Workspace
+from paths import FIXTURES
 
 pytestmark = needs_chromium
-FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ and the downloads."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,8 +12,8 @@ import report_data
 from mining.report import last_week
 from mining.report.data import weeks_with_records
 from mining.report.formatting import TITLES
+from paths import ROOT
 
-ROOT = Path(__file__).parents[1]
 PAGE = "views/report.py"
 
 

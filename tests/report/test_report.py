@@ -208,6 +208,7 @@ def path(workspace, ids) -> str:
 
 def test_the_command_writes_the_file_and_prints_its_path(path, tmp_path, capsys):
     out = tmp_path / "reports" / "week.html"
+    out.parent.mkdir()
     assert main(["-w", path, "report", "--week", "2026-W46", "--out", str(out)]) == 0
     assert capsys.readouterr().out == f"{out.resolve()}\n"
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
@@ -225,6 +226,15 @@ def test_the_command_names_the_file_after_the_week_in_the_current_folder(path, t
     assert Path(capsys.readouterr().out.strip()) == tmp_path / "faultline-report-2026-W46.md"
     assert main(["-w", path, "report"]) == 0  # last week: no calls, still a report
     assert re.fullmatch(r".*faultline-report-\d{4}-W\d\d\.html\n", capsys.readouterr().out)
+
+
+def test_a_file_in_a_folder_that_does_not_exist_is_refused_not_made(path, tmp_path, capsys):
+    """A typo in --out must not leave a tree of new folders behind: the folder has to be there."""
+    out = tmp_path / "no" / "such" / "dir" / "x.html"
+    assert main(["-w", path, "report", "--week", "2026-W46", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "does not exist" in err and str(out.parent) in err
+    assert not (tmp_path / "no").exists()
 
 
 def test_a_bad_week_or_file_fails_with_one_line(path, tmp_path, capsys):

@@ -21,8 +21,8 @@ from mining.access.passwords import hash_password
 from mining.demo import load_demo
 from mining.evaluate.runs import list_runs
 from mining.export.golden import add_golden
+from paths import ROOT
 
-ROOT = Path(__file__).parents[1]
 PASSWORDS = {"ann": "lead-password", "rob": "reviewer-password"}
 
 

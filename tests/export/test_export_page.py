@@ -14,8 +14,8 @@ from mining.export.golden import golden_items
 from mining.export.history import list_exports
 from mining.review import save_review
 from review_data import load_calls
+from paths import ROOT
 
-ROOT = Path(__file__).parents[1]
 PAGE = "views/export.py"
 EMAIL = "ana.lopez@example.com"
 

@@ -234,9 +234,21 @@ def test_cli_cluster_then_clusters_json_with_members(workspace, tmp_path, capsys
     failing = [line["id"] for line in failure_mode_lines() if line["feedback"]["thumbs"] == "down"]
     assert sorted(members) == sorted(failing)
     assert all(set(row["examples"]) <= set(row["members"]) for row in rows)
-    assert main(["--workspace", str(workspace.path), "clusters"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len([row for row in rows if row["id"] != NOISE]) and "lift" in lines[0]
+    assert all(len(row["example_texts"]) == len(row["examples"]) for row in rows)
+
+
+def test_cli_clusters_shows_what_each_mode_is_about_not_ids(clustered, capsys):
+    """A newcomer reads the modes: each line names the mode, then up to three example requests as text."""
+    assert main(["--workspace", str(clustered.path), "clusters"]) == 0
+    out = capsys.readouterr().out
+    modes = [line for line in out.splitlines() if not line.startswith(" " * 6)]
+    examples = [line.strip() for line in out.splitlines() if line.startswith(" " * 6)]
+    assert len(modes) == len([c for c in list_clusters(clustered)]) and "lift" in modes[0]
+    texts = {line["request"]["messages"][-1]["content"] for line in failure_mode_lines()}
+    shown = [line[1:-1].removesuffix("…") for line in examples if line.startswith('"') and line.endswith('"')]
+    assert examples and len(shown) == len(examples)
+    assert all(any(" ".join(text.split()).startswith(part) for text in texts) for part in shown), shown
+    assert not any(source_id in out for ids in member_source_ids(clustered).values() for source_id in ids)
 
 
 def test_cli_clusters_before_any_run_fails_clearly(workspace, capsys):

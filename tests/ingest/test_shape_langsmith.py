@@ -14,8 +14,8 @@ from mining.ingest.record import BadRow, Record
 from mining.ingest.shapes import detect_shape
 from mining.ingest.shapes.langsmith import LangSmithRunShape, chat_message
 from mining.store import Workspace
+from paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 RUNS = FIXTURES / "langsmith_runs.jsonl"
 AGENT_RUNS = FIXTURES / "langsmith_agent_runs.jsonl"
 OPENAI = FIXTURES / "openai_chat.jsonl"

@@ -14,8 +14,8 @@ from mining.ingest.record import BadRow, Record, SourceScore
 from mining.ingest.shapes import detect_shape
 from mining.ingest.shapes.langfuse import TOKEN_NOTE, LangfuseObservationShape, LangfuseScoreShape
 from mining.store import Workspace
+from paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 OBSERVATIONS = FIXTURES / "langfuse_observations.jsonl"
 SCORES = FIXTURES / "langfuse_scores.jsonl"
 AGENT_OBSERVATIONS = FIXTURES / "langfuse_agent_observations.jsonl"

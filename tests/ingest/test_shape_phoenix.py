@@ -13,8 +13,8 @@ from mining.ingest import ingest_paths
 from mining.ingest.record import BadRow, Record
 from mining.ingest.shapes.phoenix import PhoenixSpanShape
 from mining.store import Workspace
+from paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SHAPE = PhoenixSpanShape()
 SYSTEM = "You are Nimbus, the support assistant of Acme Cloud. Answer from the policy documents only."
 

@@ -13,8 +13,7 @@ import ui
 from mining.store import Workspace
 from review_data import load_calls
 from test_access_pages import PASSWORDS, write_settings
-
-ROOT = Path(__file__).parents[1]
+from paths import ROOT
 
 
 def app(**query: str) -> AppTest:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,8 +12,8 @@ from failure_modes_data import HTML, use_fp32_embeddings, write_failure_modes_lo
 from mining import jobs
 from mining.cluster import ClusterSettings, list_clusters, map_figure, map_points, run_clustering
 from mining.ingest import ingest_paths
+from paths import ROOT
 
-ROOT = Path(__file__).parents[1]
 PAGE = "views/clusters.py"
 
 

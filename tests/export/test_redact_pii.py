@@ -9,14 +9,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
 
 import pii_cases
 from mining.export.redact import Redactor
-
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from mining.ingest import ingest_paths
 from mining.ingest.record import BadRow, Record
 from mining.ingest.shapes.otel import OtelGenAIShape
 from mining.store import Workspace
+from paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SHAPE = OtelGenAIShape()
 
 

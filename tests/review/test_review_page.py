@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -15,8 +14,8 @@ from mining.review import (disagreements, export_annotations, list_events, recor
 from mining.review.queue import live_claims
 from mining.store import Workspace
 from review_data import add_cluster_run, load_calls
+from paths import ROOT
 
-ROOT = Path(__file__).parents[1]
 PAGE = "views/review.py"
 
 
@@ -242,7 +241,6 @@ def test_annotations_import_from_the_page(workspace, calls, tmp_path, write_log,
     click(at, "Import", reviewer="ana")  # twice: nothing more
     assert any(ui.plain("Imported 0 of 3 events (3 already present") in element.value for element in at.success)
     assert len(list_events(workspace)) == 3
-
 
 
 def test_a_tool_calling_record_gets_a_tool_call_editor(workspace, fixtures):

@@ -13,8 +13,7 @@ from export_data import build
 from mining.__main__ import main
 from mining.export.golden import golden_items
 from mining.store import Workspace
-
-ROOT = Path(__file__).parents[1]
+from paths import ROOT
 
 
 @pytest.fixture
@@ -66,6 +65,23 @@ def test_export_refuses_bad_requests_with_one_line(path, tmp_path, capsys):
         main(["-w", path, "export", "-k", "sft3", "--out", str(tmp_path)])
     assert exit_.value.code == 2
     assert not any(tmp_path.glob("faultline-v*"))
+
+
+def test_a_mode_that_does_not_exist_is_named_not_an_empty_export(path, tmp_path, capsys):
+    assert main(["-w", path, "export", "-k", "sft", "--cluster", "99", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no failure mode 99") and "0, 1" in err and "-1 (unclustered)" in err
+    assert not (tmp_path / "out").exists()
+    assert main(["-w", path, "export", "-k", "sft", "--cluster", "0", "--cluster", "-1", "--out", str(tmp_path / "out"),
+                 "-q"]) == 0  # a real mode and "unclustered" still pass
+
+
+def test_an_export_folder_whose_parent_does_not_exist_is_refused_not_made(path, tmp_path, capsys):
+    out = tmp_path / "typo" / "datasets"
+    assert main(["-w", path, "export", "-k", "sft", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "does not exist" in err and str(out.parent) in err and not out.parent.exists()
+    assert main(["-w", path, "export", "-k", "sft", "--out", str(tmp_path / "datasets"), "-q"]) == 0  # one new level
 
 
 def test_golden_add_list_and_remove_by_source_id(path, capsys):

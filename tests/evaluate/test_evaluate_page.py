@@ -18,8 +18,8 @@ from mining.evaluate.items import golden_set
 from mining.evaluate.runs import evaluate_file, list_runs, run_scores
 from mining.export.golden import add_golden
 from mining.store import Workspace
+from paths import ROOT
 
-ROOT = Path(__file__).parents[1]
 PAGE = "views/evaluate.py"
 
 

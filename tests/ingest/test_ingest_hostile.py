@@ -24,6 +24,7 @@ from mining.ingest.containers import MAX_LINE_ENV, NESTED_TOO_DEEP
 from mining.ingest import ingest_paths
 from mining.ingest.shapes import detect_shape
 from mining.store import Workspace
+from paths import FIXTURES
 
 CASES = all_cases()
 # The vectorised path reads OpenAI-shape JSONL (plain or gzip); those files are read both ways.
@@ -178,7 +179,7 @@ def test_a_known_shape_wins_over_generic_whenever_it_has_half_the_lines():
 
 def test_the_failed_call_is_an_openai_record_with_its_error(workspace, tmp_path):
     """Defect 1 as reported: a logged timeout among 36 calls changed the whole file to generic."""
-    lines = (Path(__file__).parent / "fixtures" / "openai_chat.jsonl").read_text().splitlines()
+    lines = (FIXTURES / "openai_chat.jsonl").read_text().splitlines()
     path = tmp_path / "calls.jsonl"
     path.write_text("\n".join(lines + ['{"id":"req_timeout_1","timestamp":"2026-11-09T10:08:00Z","request":'
                                        '{"model":"gpt-4o-mini"},"response":null,"error":"upstream timeout"}']) + "\n")
