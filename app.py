@@ -28,7 +28,7 @@ PAGES = [
     ("views/ingest.py", "Ingest", ":material/upload_file:", "ingest"),
     ("views/records.py", "Records", ":material/table_rows:", None),
     ("views/failures.py", "Failures", ":material/flag:", None),
-    ("views/clusters.py", "Clusters", ":material/bubble_chart:", None),
+    ("views/clusters.py", "Failure modes", ":material/bubble_chart:", None),
     ("views/review.py", "Review", ":material/rate_review:", None),
     ("views/export.py", "Export", ":material/dataset:", "export"),
     ("views/evaluate.py", "Evaluate", ":material/fact_check:", "evaluate"),

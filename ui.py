@@ -23,6 +23,7 @@ from urllib.parse import unquote
 
 import streamlit as st
 
+import table_ui
 from mining.access import PathRefused, ServerConfigError, check_path, data_folders, load_server_config
 from mining.browse import FilterOptions
 from mining.recovery import recover
@@ -31,6 +32,7 @@ from mining.store import Workspace, WorkspaceError, default_workspace_path
 WORKSPACE_KEY = "workspace_path"
 REVIEWER_KEY = "reviewer"
 _UPLOADS_KEY = "upload_folder"
+UPLOADS_PREFIX = "faultline-uploads-"  # the temporary folders uploads are saved in
 # Known roles get their own avatar; anything else a log calls a role is shown as text.
 VERDICT_LABELS = {"hard_example": "Hard example", "not_a_failure": "Not a failure", "unsure": "Unsure",
                   "skip": "Skip"}
@@ -43,7 +45,7 @@ INGEST_HISTORY_COLUMNS = {
     "message": "Problem",
 }
 
-# Columns of mining.cluster.similar.similar_records' neighbours, shown on the Clusters and Review pages.
+# Columns of mining.cluster.similar.similar_records' neighbours, shown on the Failure modes and Review pages.
 SIMILAR_COLUMNS = {
     "similarity": st.column_config.NumberColumn("Similarity", format="%.2f", width="small"),
     "text": st.column_config.TextColumn("Text", width="large"),
@@ -162,8 +164,11 @@ def page_picker(total: int, page_size: int, key: str, noun: str) -> int:
 
 def ingest_history(ingests: list[dict]) -> None:
     """The latest ingests as a table: what happened to every file, failed ones included."""
-    st.dataframe(ingests, hide_index=True, column_order=list(INGEST_HISTORY_COLUMNS),
-                 column_config=INGEST_HISTORY_COLUMNS)
+    ingests = [{**ingest, "file": shown_path(ingest["file"]),
+                "message": ingest["message"] and ingest["message"].replace(ingest["file"], shown_path(ingest["file"]))}
+               for ingest in ingests]
+    table_ui.table(ingests, column_order=list(INGEST_HISTORY_COLUMNS),
+                   columns=INGEST_HISTORY_COLUMNS)
 
 
 def progress_reporter(title: str) -> Callable[[float, str], None]:
@@ -219,8 +224,19 @@ def job_progress(workspace: Workspace, title: str, watching_key: str, notice_key
 def upload_folder() -> Path:
     """This session's folder for uploaded files, so ingest reads them from disk under their own names."""
     if _UPLOADS_KEY not in st.session_state:
-        st.session_state[_UPLOADS_KEY] = tempfile.mkdtemp(prefix="faultline-uploads-")
+        st.session_state[_UPLOADS_KEY] = tempfile.mkdtemp(prefix=UPLOADS_PREFIX)
     return Path(st.session_state[_UPLOADS_KEY])
+
+
+def shown_path(path: str | Path) -> str:
+    """A file as the person who chose it knows it: an upload by its own name ("orders.jsonl
+    (uploaded)"), not the temporary folder it was saved in; any other file by its path."""
+    path = Path(path)
+    try:
+        inside = path.resolve().relative_to(Path(tempfile.gettempdir()).resolve()).parts
+    except ValueError:
+        return str(path)
+    return f"{path.name} (uploaded)" if inside and inside[0].startswith(UPLOADS_PREFIX) else str(path)
 
 
 def save_uploads(files: Iterable[Upload], folder: Path) -> list[Path]:

@@ -508,6 +508,13 @@ def signal_counts(workspace: Workspace) -> list[SignalCount]:
     return counts
 
 
+def signal_labels(workspace: Workspace) -> dict[str, str]:
+    """Stored signal name -> the label people read ("latency_outlier" -> "Slow call"), rules
+    included, so every page and command names a signal the same way."""
+    return {name: signal.label for name, signal in SIGNALS.items()} | {
+        rule.signal.name: rule.signal.label for rule in list_rules(workspace)}
+
+
 def signals_of(workspace: Workspace, record_id: str) -> list[dict[str, Any]]:
     """The signals one record raised, with each signal's label and explanation."""
     rows = workspace.cursor().execute(

@@ -134,3 +134,17 @@ def test_the_shared_small_pieces_have_one_home():
                    and node.targets[0].id in {"Progress", "UNCLUSTERED"})
                or (isinstance(node, ast.FunctionDef) and node.name == "now_utc")]
     assert sorted(defined) == [("mining.common", "Progress"), ("mining.common", "now_utc")]
+
+
+def test_no_page_has_a_bare_expression_streamlit_would_print():
+    """Streamlit's magic writes any bare expression of a page script to the page (once, a model
+    folder in a code box while Clusters ran); calls, docstrings and yields are left alone."""
+    printed = []
+    for path in [*(ROOT / "views").glob("*.py"), ROOT / "app.py"]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(body[0]) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and (body := node.body)}
+        printed += [f"{path.name}:{node.lineno}" for node in ast.walk(tree)
+                    if isinstance(node, ast.Expr) and id(node) not in docstrings
+                    and not isinstance(node.value, (ast.Call, ast.Yield, ast.YieldFrom, ast.Await))]
+    assert not printed, printed

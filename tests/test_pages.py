@@ -140,7 +140,8 @@ def test_ingest_page_previews_ingests_and_shows_quarantine(workspace, fixtures_a
     assert quarantined["line"].tolist() == [2, 4, 6, 11]
     assert "this line is not json at all" in quarantined["raw"].tolist()
     history = at.dataframe[1].value
-    assert history["file"].tolist() == [str(broken)]
+    assert history["file"].tolist() == [str(broken)]  # a file of the machine keeps its path
+    assert any("Failure modes" in info.value for info in at.info)  # what to do next
 
 
 def test_ingest_page_lets_the_user_fix_a_generic_mapping(workspace, fixtures_are_data):
@@ -180,9 +181,13 @@ def test_ingest_page_ingests_uploaded_files_under_their_names(workspace):
     content = (FIXTURES / "openai_chat.jsonl").read_bytes()
     at.file_uploader[0].set_value([("support.jsonl", content, "application/jsonl")]).run()
     assert not at.exception
-    assert any(text.endswith("/support.jsonl") for text in texts(at))
+    assert "support.jsonl (uploaded)" in texts(at)
     button(at, "Run ingest").click().run()
     assert metrics(at)["Added"] == "36"
+    # the temporary folder the upload was saved in is nobody's business: not in the report, not in the history
+    assert "support.jsonl (uploaded)" in texts(at) and not any(ui.UPLOADS_PREFIX in text for text in texts(at))
+    assert at.dataframe[0].value["file"].tolist() == ["support.jsonl (uploaded)"]
+    assert any(info.value.startswith("Next: **Failures**") for info in at.info)
     at.switch_page("views/records.py").run()
     assert set(at.dataframe[0].value["source_file"]) == {"support.jsonl"}
 

@@ -17,6 +17,7 @@ import polars as pl
 import streamlit as st
 
 import access_ui
+import table_ui
 import ui
 from mining import jobs
 from mining.cluster import (cluster_detail, latest_run, list_clusters, map_figure, map_points, rename_cluster,
@@ -34,7 +35,7 @@ LIST_COLUMNS = {
     "name": st.column_config.TextColumn("Failure mode", width="large"),
     "size": st.column_config.NumberColumn("Records"),
     "failures": st.column_config.NumberColumn("Failures"),
-    "failure_rate": st.column_config.NumberColumn("Failure rate", format="percent"),
+    "failure_rate": table_ui.percent_column("Failure rate"),
     "lift": st.column_config.NumberColumn("Lift", format="%.1f×", help="Failure rate here over the overall rate."),
     "status": st.column_config.TextColumn("Trend", width="small"),
     "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD", timezone="UTC"),
@@ -109,8 +110,8 @@ def cluster_table(clusters: list[dict[str, Any]]) -> int | None:
     """The failure modes, biggest impact first; returns the id of the selected one, if any."""
     rows = pl.DataFrame([{column: cluster.get(column) for column in ("id", *LIST_COLUMNS)} for cluster in clusters],
                         infer_schema_length=None)
-    event = st.dataframe(rows, key="clusters_table", hide_index=True, on_select="rerun",
-                         selection_mode="single-row", column_config=LIST_COLUMNS, column_order=list(LIST_COLUMNS))
+    event = table_ui.table(rows, key="clusters_table", on_select="rerun",
+                           selection_mode="single-row", columns=LIST_COLUMNS, column_order=list(LIST_COLUMNS))
     selected = event.selection.rows
     return rows["id"][selected[0]] if selected and selected[0] < rows.height else None
 
@@ -206,8 +207,8 @@ def neighbours(workspace: Workspace, cluster: dict[str, Any]) -> None:
         return
     record_id = st.selectbox("Nearest failures to", list(choices), key=f"cluster_neighbours_{cluster['id']}",
                              format_func=lambda key: " ".join(choices[key].split())[:120])
-    st.dataframe(similar_records(workspace, record_id=record_id, k=10), hide_index=True,
-                 column_config=ui.SIMILAR_COLUMNS, column_order=list(ui.SIMILAR_COLUMNS))
+    table_ui.table(similar_records(workspace, record_id=record_id, k=10),
+                   columns=ui.SIMILAR_COLUMNS, column_order=list(ui.SIMILAR_COLUMNS))
 
 
 def detail(workspace: Workspace, cluster_id: int, run_id: str) -> None:
@@ -239,8 +240,8 @@ def similar_search(workspace: Workspace) -> None:
     query = st.text_input("Describe a failure or paste a request", key="clusters_query",
                           placeholder="e.g. refund for a cancelled order")
     if query.strip():
-        st.dataframe(similar_records(workspace, query=query.strip(), k=10), hide_index=True,
-                     column_config=ui.SIMILAR_COLUMNS, column_order=list(ui.SIMILAR_COLUMNS))
+        table_ui.table(similar_records(workspace, query=query.strip(), k=10),
+                       columns=ui.SIMILAR_COLUMNS, column_order=list(ui.SIMILAR_COLUMNS))
 
 
 # --- The page ----------------------------------------------------------------------------------

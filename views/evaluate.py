@@ -16,6 +16,7 @@ import polars as pl
 import streamlit as st
 
 import access_ui
+import table_ui
 import ui
 from mining import jobs
 from mining.evaluate.answers import AnswerFileError, AnswerMapping
@@ -39,9 +40,9 @@ RUN_COLUMNS = {
     "source": st.column_config.TextColumn("From", width="small"),
     "status": st.column_config.TextColumn("Status", width="small"),
     "items": st.column_config.NumberColumn("Items"),
-    "accuracy": st.column_config.NumberColumn("Accuracy", format="percent"),
+    "accuracy": table_ui.percent_column("Accuracy"),
     "omniscience_index": st.column_config.NumberColumn("Omniscience", format="%.1f"),
-    "hallucination_rate": st.column_config.NumberColumn("Hallucination", format="percent"),
+    "hallucination_rate": table_ui.percent_column("Hallucination"),
     "updated_at": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm", timezone="UTC"),
 }
 KEY_NONE, KEY_TYPED = "", "\0typed"  # the API key choices besides the allowed variables
@@ -190,7 +191,7 @@ def groups_table(groups: dict[str, dict[str, Any]], label: str) -> None:
              "hallucination": format_figure(group["hallucination_rate"], group["hallucination_ci"], True),
              "correct": group["correct"], "incorrect": group["incorrect"], "abstained": group["abstained"]}
             for key, group in groups.items()]
-    st.dataframe(pl.DataFrame(rows), hide_index=True)
+    table_ui.table(pl.DataFrame(rows))
 
 
 def runs_section(workspace: Workspace) -> list[str]:
@@ -199,7 +200,7 @@ def runs_section(workspace: Workspace) -> list[str]:
     if runs.is_empty():
         st.text("No evaluation run yet.")
         return []
-    st.dataframe(runs, hide_index=True, column_config=RUN_COLUMNS, column_order=list(RUN_COLUMNS))
+    table_ui.table(runs, columns=RUN_COLUMNS, column_order=list(RUN_COLUMNS))
     names = runs["name"].to_list()
     chosen = st.selectbox("Run", names, key="evaluate_chosen_run")
     scores = run_scores(workspace, chosen)
@@ -215,7 +216,7 @@ def runs_section(workspace: Workspace) -> list[str]:
     with right:
         groups_table(scores["tags"], "Tag")
     with st.expander("Every item: verdict, reason, answer"):
-        st.dataframe(run_items(workspace, chosen), hide_index=True)
+        table_ui.table(run_items(workspace, chosen))
     return names
 
 
@@ -238,17 +239,17 @@ def compare_section(workspace: Workspace, names: list[str]) -> None:
     st.text(f"{b} against {a} on {comparison.paired} golden items both answered: "
             f"{len(comparison.improved)} improved, {len(comparison.regressed)} regressed.")
     percent = {"accuracy": True, "omniscience_index": False, "hallucination_rate": True}
-    st.dataframe(pl.DataFrame([{"metric": d.metric.replace("_", " "), "A": format_figure(d.a, None, percent[d.metric]),
-                                "B": format_figure(d.b, None, percent[d.metric]),
-                                "B - A [95% interval]": format_figure(d.delta, d.ci, percent[d.metric])}
-                               for d in comparison.deltas]), hide_index=True)
+    table_ui.table(pl.DataFrame([{"metric": d.metric.replace("_", " "), "A": format_figure(d.a, None, percent[d.metric]),
+                                  "B": format_figure(d.b, None, percent[d.metric]),
+                                  "B - A [95% interval]": format_figure(d.delta, d.ci, percent[d.metric])}
+                                 for d in comparison.deltas]))
     left, right = st.columns(2)
     left.plotly_chart(delta_figure(comparison), key="evaluate_delta_chart")
     right.plotly_chart(cluster_figure(comparison), key="evaluate_cluster_chart")
     for label, items in (("Regressed", comparison.regressed), ("Improved", comparison.improved)):
         st.text(f"{label}: {len(items)}")
         if items:
-            st.dataframe(pl.DataFrame(items), hide_index=True)
+            table_ui.table(pl.DataFrame(items))
 
 
 def item_checks_section(workspace: Workspace, golden: GoldenSet) -> None:
@@ -256,7 +257,7 @@ def item_checks_section(workspace: Workspace, golden: GoldenSet) -> None:
     own = [{"id": item.source_id, "checks": ", ".join(describe(c) for c in item.checks)}
            for item in golden.items if item.checks]
     if own:
-        st.dataframe(pl.DataFrame(own), hide_index=True)
+        table_ui.table(pl.DataFrame(own))
     if not golden.items:
         return
     by_id = {item.source_id: item for item in golden.items}

@@ -18,6 +18,7 @@ import polars as pl
 import streamlit as st
 
 import access_ui
+import table_ui
 import ui
 from mining.browse import filter_options
 from mining.cluster import mode_names
@@ -211,10 +212,10 @@ def counts(plan: ExportPlan) -> None:
     columns[1].metric("Golden items", f"{len(plan.golden):,}")
     columns[2].metric("Kept out as leaks", f"{len(plan.leaks):,}")
     columns[3].metric("Rows with problems", f"{sum(len(kind.problems) for kind in plan.kinds.values()):,}")
-    st.dataframe(pl.DataFrame([{"kind": name, "rows": len(kind.rows), "left_out": len(kind.left_out),
-                                "problems": len(kind.problems), "tokens": sum(kind.tokens)}
-                               for name, kind in plan.kinds.items()]),
-                 hide_index=True, column_config=COUNT_COLUMNS, column_order=list(COUNT_COLUMNS))
+    table_ui.table(pl.DataFrame([{"kind": name, "rows": len(kind.rows), "left_out": len(kind.left_out),
+                                  "problems": len(kind.problems), "tokens": sum(kind.tokens)}
+                                 for name, kind in plan.kinds.items()]),
+                   columns=COUNT_COLUMNS, column_order=list(COUNT_COLUMNS))
     st.caption("Token counts are exact." if plan.exact_tokens
                else "Token counts are estimated: give a tokenizer folder for exact ones.")
     for warning in plan.warnings:
@@ -230,17 +231,17 @@ def validation_report(plan: ExportPlan) -> None:
         st.text("Every selected record gave every kind a row.")
         return
     rows.sort(key=lambda row: row["problem"] != "yes")
-    st.dataframe(pl.DataFrame(rows), hide_index=True, column_config=LEFT_OUT_COLUMNS,
-                 column_order=list(LEFT_OUT_COLUMNS))
+    table_ui.table(pl.DataFrame(rows), columns=LEFT_OUT_COLUMNS,
+                   column_order=list(LEFT_OUT_COLUMNS))
 
 
 def leakage_and_golden(plan: ExportPlan) -> None:
     """Training records kept out as (near) duplicates of golden items, and the items this export draws."""
     st.subheader("Leakage")
     if plan.leaks:
-        st.dataframe(pl.DataFrame([{"id": leak.source_id, "golden_twin": leak.golden_id,
-                                    "similarity": leak.similarity, "exact": leak.exact} for leak in plan.leaks]),
-                     hide_index=True, column_config=LEAK_COLUMNS, column_order=list(LEAK_COLUMNS))
+        table_ui.table(pl.DataFrame([{"id": leak.source_id, "golden_twin": leak.golden_id,
+                                      "similarity": leak.similarity, "exact": leak.exact} for leak in plan.leaks]),
+                       columns=LEAK_COLUMNS, column_order=list(LEAK_COLUMNS))
     else:
         st.text("No training record is a duplicate or near duplicate of a golden item.")
     if plan.golden_added:
@@ -256,9 +257,9 @@ def redaction(plan: ExportPlan) -> None:
     elif not plan.redaction:
         st.text("Nothing to mask was found.")
     else:
-        st.dataframe(pl.DataFrame([{"kind": kind, "masked": count,
-                                    "distinct values": plan.redaction_distinct.get(kind, 0)}
-                                   for kind, count in plan.redaction.items()]), hide_index=True)
+        table_ui.table(pl.DataFrame([{"kind": kind, "masked": count,
+                                      "distinct values": plan.redaction_distinct.get(kind, 0)}
+                                     for kind, count in plan.redaction.items()]))
 
 
 def first_rows(plan: ExportPlan) -> None:
@@ -285,8 +286,8 @@ def written_files(result: ExportResult) -> None:
                        on_click="ignore", icon=":material/download:")
     files = result.manifest["files"]
     st.subheader("Files")
-    st.dataframe(pl.DataFrame([{"file": path, "rows": info["rows"], "bytes": info["bytes"], "sha256": info["sha256"]}
-                               for path, info in files.items()]), hide_index=True)
+    table_ui.table(pl.DataFrame([{"file": path, "rows": info["rows"], "bytes": info["bytes"], "sha256": info["sha256"]}
+                                 for path, info in files.items()]))
     for path in files:
         with st.expander(f"First rows of {path}"):  # the kinds' own file names
             st.json(read_rows(result.folder / path, FIRST_ROWS), expanded=2)
@@ -372,9 +373,9 @@ def golden_tab(workspace: Workspace) -> None:
     selected: list[str] = []
     if items:
         table = pl.DataFrame(items)
-        event = st.dataframe(table, key="export_golden_table", hide_index=True, on_select="rerun",
-                             selection_mode="multi-row", column_config=GOLDEN_COLUMNS,
-                             column_order=list(GOLDEN_COLUMNS))
+        event = table_ui.table(table, key="export_golden_table", on_select="rerun",
+                               selection_mode="multi-row", columns=GOLDEN_COLUMNS,
+                               column_order=list(GOLDEN_COLUMNS))
         selected = [items[row]["record_id"] for row in event.selection.rows if row < len(items)]
         if st.button(f"Remove {len(selected)} selected from the golden set", key="export_golden_remove",
                      disabled=not selected):
@@ -399,7 +400,7 @@ def history_tab(workspace: Workspace) -> None:
     if exports.is_empty():
         st.text("No exports yet.")
         return
-    st.dataframe(exports, hide_index=True, column_config=HISTORY_COLUMNS, column_order=list(HISTORY_COLUMNS))
+    table_ui.table(exports, columns=HISTORY_COLUMNS, column_order=list(HISTORY_COLUMNS))
     labels = {row["export_id"]: f"{row['name']} v{row['version']}" for row in exports.iter_rows(named=True)}
     chosen = st.selectbox("What changed in", list(labels), format_func=labels.get, key=HISTORY_CHOSEN_KEY)
     if chosen is None:
@@ -409,12 +410,12 @@ def history_tab(workspace: Workspace) -> None:
         st.info(ui.plain(f"{labels[chosen]} is the first version: there is nothing to compare it with."))
         return
     st.text(f"Changes from {labels.get(previous, 'the version before')} to {labels[chosen]}")
-    st.dataframe(pl.DataFrame([{"kind": diff.kind, "added": len(diff.added), "removed": len(diff.removed),
-                                "changed": len(diff.changed), "unchanged": diff.unchanged,
-                                "added_ids": list(diff.added), "removed_ids": list(diff.removed),
-                                "changed_ids": list(diff.changed)}
-                               for diff in diff_exports(workspace, previous, chosen)], schema=DIFF_SCHEMA),
-                 hide_index=True, column_config=DIFF_COLUMNS)
+    table_ui.table(pl.DataFrame([{"kind": diff.kind, "added": len(diff.added), "removed": len(diff.removed),
+                                  "changed": len(diff.changed), "unchanged": diff.unchanged,
+                                  "added_ids": list(diff.added), "removed_ids": list(diff.removed),
+                                  "changed_ids": list(diff.changed)}
+                                 for diff in diff_exports(workspace, previous, chosen)], schema=DIFF_SCHEMA),
+                   columns=DIFF_COLUMNS)
 
 
 # --- The page ----------------------------------------------------------------------------------

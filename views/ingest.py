@@ -12,8 +12,10 @@ import polars as pl
 import streamlit as st
 
 import access_ui
+import table_ui
 import ui
 from mining.access import inside
+from mining.common import plural
 from mining.ingest import (MAPPABLE_FIELDS, ColumnMapping, FilePlan, FilePreview, FileProblem, IngestReport,
                            ingest_plans, list_log_files, preview_file, shape_labels)
 from mining.summary import workspace_summary
@@ -82,7 +84,7 @@ def file_plan(path: Path, labels: dict[str, str]) -> FilePlan:
     """A file's preview and the user's corrections to it, as the plan to ingest it by."""
     key = f"ingest:{path}"
     with st.container(border=True):
-        st.text(str(path))
+        st.text(ui.shown_path(path))
         detected = preview_file(path)
         override = st.selectbox(
             "Format", [None, *labels], key=f"{key}:format",
@@ -99,10 +101,11 @@ def file_plan(path: Path, labels: dict[str, str]) -> FilePlan:
 
 def show_report(report: IngestReport) -> None:
     """One file's outcome: the counts, the error if the whole file failed, and its quarantined lines."""
+    shown = ui.shown_path(report.file)
     with st.container(border=True):
-        st.text(report.file)
+        st.text(shown)
         if report.error:
-            st.error(ui.plain(report.error))
+            st.error(ui.plain(report.error.replace(report.file, shown)))
             return
         counts = st.columns(5)
         for column, (label, value) in zip(counts, [
@@ -111,13 +114,12 @@ def show_report(report: IngestReport) -> None:
         ]):
             column.metric(label, f"{value:,}")
         if report.rows_resolved:
-            st.text(f"{report.rows_resolved:,} line(s) of this file quarantined before now read, or are gone: "
+            st.text(f"{plural(report.rows_resolved, 'line')} of this file quarantined before now read, or are gone: "
                     "cleared from the Quarantine page")
         if report.quarantine_samples:
             st.text("Quarantined lines (the first 20; all are on the Quarantine page)")
-            st.dataframe(pl.DataFrame(report.quarantine_samples, schema={"line": pl.Int64, "reason": pl.String,
-                                                                         "raw": pl.String}),
-                         hide_index=True)
+            table_ui.table(pl.DataFrame(report.quarantine_samples,
+                                        schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String}))
 
 
 if not access_ui.lead_only("ingest"):  # not in a reviewer's navigation; a second lock
@@ -134,7 +136,11 @@ for path in files:
         st.error(ui.plain(f"{path}: {exc}"))
 if st.button("Run ingest", type="primary", disabled=not plans):
     st.session_state[REPORTS_KEY] = ingest_plans(workspace, plans, progress=ui.progress_reporter("Ingesting…"))
-for report in st.session_state.get(REPORTS_KEY, []):
+reports = st.session_state.get(REPORTS_KEY, [])
+for report in reports:
     show_report(report)
+if any(report.rows_added for report in reports):
+    st.info("Next: **Failures** shows what the signals found in these calls, and **Failure modes** groups the "
+            "failures into the problems that keep coming back.", icon=":material/arrow_forward:")
 st.subheader("Ingest history")
 ui.ingest_history(workspace_summary(workspace)["recent_ingests"])

@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 import access_ui
+import table_ui
 import ui
 from mining.summary import workspace_summary
 from mining.store import Workspace
@@ -37,7 +38,7 @@ def show_summary(summary: dict[str, Any]) -> None:
     columns[2].metric("First call", (summary["first_ts"] or "–")[:10])
     columns[3].metric("Last call", (summary["last_ts"] or "–")[:10])
     st.subheader("Sources")
-    st.dataframe(summary["by_source"], hide_index=True, column_config={
+    table_ui.table(summary["by_source"], columns={
         "source_file": "Source file", "format": "Format", "records": st.column_config.NumberColumn("Records")})
     st.subheader("Recent ingests")
     ui.ingest_history(summary["recent_ingests"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import access_ui
+import table_ui
 import ui
 from mining.browse import count_quarantine, list_quarantine
 from mining.summary import workspace_summary
@@ -25,6 +26,6 @@ else:
     file = st.selectbox("File", [None, *by_file],
                         format_func=lambda name: "All files" if name is None else f"{name} ({by_file[name]:,})")
     page = ui.page_picker(count_quarantine(workspace, file), PAGE_SIZE, PAGE_KEY, "quarantined lines")
-    st.dataframe(list_quarantine(workspace, file, page, PAGE_SIZE), hide_index=True, column_config={
+    table_ui.table(list_quarantine(workspace, file, page, PAGE_SIZE), columns={
         "file": "File", "line": st.column_config.NumberColumn("Line", format="%d"), "reason": "Reason",
         "raw": st.column_config.TextColumn("Raw line", width="large"), "quarantined_at": "Quarantined at"})

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+import table_ui
 import ui
 from mining.browse import FilterOptions, RecordFilter, count_records, filter_options, get_record, list_records
 from mining.detect import signals_of
@@ -56,8 +57,8 @@ def filters(options: FilterOptions) -> RecordFilter:
 
 def record_table(rows: pl.DataFrame, table_key: str) -> str | None:
     """The page of records as a table; returns the record_id of the selected row, if any."""
-    event = st.dataframe(rows, key=table_key, hide_index=True, on_select="rerun", selection_mode="single-row",
-                         column_config=TABLE_COLUMNS, column_order=list(TABLE_COLUMNS))
+    event = table_ui.table(rows, key=table_key, on_select="rerun", selection_mode="single-row",
+                           columns=TABLE_COLUMNS, column_order=list(TABLE_COLUMNS))
     selected = event.selection.rows
     return rows["record_id"][selected[0]] if selected and selected[0] < rows.height else None
 

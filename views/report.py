@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
+import table_ui
 import ui
 from mining.report import charts
 from mining.report.data import WeeklyReport, weekly_report, weeks_with_records
@@ -97,8 +98,8 @@ def modes_section(report: WeeklyReport) -> None:
     rows = [{"id": mode.id, "name": mode.name, "status": mode.status, "failures": mode.failures,
              "previous": mode.previous, "change": change(mode.failures, mode.previous),
              "keywords": ", ".join(mode.keywords[:6])} for mode in modes.modes]
-    st.dataframe(rows, hide_index=True, column_config=MODE_COLUMNS, column_order=list(MODE_COLUMNS),
-                 key="report_modes")
+    table_ui.table(rows, columns=MODE_COLUMNS, column_order=list(MODE_COLUMNS),
+                   key="report_modes")
     chart(charts.modes_figure(modes.modes), "report_modes_chart")
 
 
@@ -128,8 +129,8 @@ def reviews_section(report: WeeklyReport) -> None:
         columns[2].metric("Hard examples", count(reviews.hard_examples))
         columns[3].metric("Reviewers", count(len(reviews.per_reviewer)))
         chart(charts.reviews_figure(reviews), "report_reviews")
-        st.dataframe([{"reviewer": name, "records": n} for name, n in reviews.per_reviewer], hide_index=True,
-                     column_config={"reviewer": "Reviewer", "records": st.column_config.NumberColumn("Records judged")})
+        table_ui.table([{"reviewer": name, "records": n} for name, n in reviews.per_reviewer],
+                       columns={"reviewer": "Reviewer", "records": st.column_config.NumberColumn("Records judged")})
     st.text(f"Agreement on records reviewed a second time in this period: {kappa(reviews.agreement)}.\n"
             f"All reviews to date: {kappa(reviews.agreement_to_date)}.")
 
@@ -139,7 +140,7 @@ def exports_section(report: WeeklyReport) -> None:
     if not report.exports:
         st.info(EMPTY["exports"])
         return
-    st.dataframe(report.exports, hide_index=True, column_config=EXPORT_COLUMNS, column_order=list(EXPORT_COLUMNS))
+    table_ui.table(report.exports, columns=EXPORT_COLUMNS, column_order=list(EXPORT_COLUMNS))
 
 
 def evaluations_section(report: WeeklyReport) -> None:
@@ -151,15 +152,15 @@ def evaluations_section(report: WeeklyReport) -> None:
              "Items scored": scored_of(run),
              **dict(zip(("Accuracy", "Omniscience index (-100..100)", "Hallucination rate"), score_figures(run.overall)))}
             for run in report.evaluations]
-    st.dataframe(rows, hide_index=True)
+    table_ui.table(rows)
     st.caption("Intervals are 95% bootstrap intervals.")
     chart(charts.evaluation_figure(report.evaluations), "report_evaluations")
     for run in report.evaluations:
         if run.by_mode:
             with st.expander(ui.plain(f"{run.name} per failure mode")):
-                st.dataframe([{"Failure mode": name, "Items": score.n, "Accuracy": percent(score.accuracy),
-                               "Omniscience index": "n/a" if score.omniscience_index is None
-                               else f"{score.omniscience_index:.1f}"} for name, score in run.by_mode], hide_index=True)
+                table_ui.table([{"Failure mode": name, "Items": score.n, "Accuracy": percent(score.accuracy),
+                                 "Omniscience index": "n/a" if score.omniscience_index is None
+                                 else f"{score.omniscience_index:.1f}"} for name, score in run.by_mode])
 
 
 workspace = ui.current_workspace()

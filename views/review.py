@@ -26,10 +26,12 @@ import polars as pl
 import streamlit as st
 
 import access_ui
+import table_ui
 import ui
 from mining.browse import filter_options, get_record
 from mining.cluster import mode_names, similar_records
-from mining.detect import signal_counts, signals_of
+from mining.common import plural
+from mining.detect import signal_counts, signal_labels, signals_of
 from mining.review import (ORDERS, STATES, VERDICTS, Action, QueueFilter, ReviewError, bulk_apply, bulk_preview,
                            claim_batch, describe_action, in_queue, is_blind, last_action, list_events, list_tags,
                            next_record, queue_count, queue_page, queue_record_ids, record_cluster, record_state,
@@ -44,6 +46,7 @@ PAGE_KEY = "review_page"
 LAST_SELECTED_KEY = "review_last_selected"
 HISTORY_KEY = "review_history"
 BULK_KEY = "review_bulk_pending"
+BULK_OPEN_KEY = "review_bulk_open"
 FILTER_SEEN_KEY = "review_filter_seen"  # the queue filter of the last run, to notice a change
 STATE_FILTER_KEY = "review_f_state"
 STATE_LABELS = {"any": "Any", "todo": "To do", "unreviewed": "Unreviewed", "reviewed": "Reviewed",
@@ -83,8 +86,10 @@ def queue_filters(workspace: Workspace) -> QueueFilter:
         first = st.columns(4)
         chosen_clusters = first[0].multiselect("Failure mode", list(clusters), format_func=clusters.get,
                                                key="review_f_clusters")
+        labels = signal_labels(workspace)
         signals = first[1].multiselect("Signal", [count.signal.name for count in signal_counts(workspace)
-                                                  if count.records], key="review_f_signals")
+                                                  if count.records], format_func=lambda name: labels.get(name, name),
+                                       key="review_f_signals")
         chosen_tags = first[2].multiselect("Tag", list(tags), format_func=tags.get, key="review_f_tags")
         reviewed_by = first[3].multiselect("Reviewed by", reviewer_names(workspace), key="review_f_reviewers")
         second = st.columns([1, 1, 1, 2])
@@ -106,20 +111,21 @@ def claim_buttons(workspace: Workspace, f: QueueFilter, reviewer: str) -> None:
                          help="Others' queues skip these records for 30 minutes, or until you judge them."):
         if not ui.need_reviewer("a claim"):
             claimed = claim_batch(workspace, reviewer, CLAIM_SIZE, f if f.state == "todo" else replace(f, state="todo"))
-            st.session_state[NOTICE_KEY] = f"Claimed {len(claimed)} records for {reviewer} for 30 minutes."
+            st.session_state[NOTICE_KEY] = f"Claimed {plural(len(claimed), 'record')} for {reviewer} for 30 minutes."
             st.rerun()
     if columns[1].button("Release my claims", key="review_release"):
         if not ui.need_reviewer("a claim"):
             released = release_claims(workspace, reviewer)
-            st.session_state[NOTICE_KEY] = f"Released {released} claims."
+            st.session_state[NOTICE_KEY] = f"Released {plural(released, 'claim')}."
             st.rerun()
 
 
-def queue_table(rows: pl.DataFrame, table_key: str) -> str | None:
-    """One page of the queue; returns the record_id of the selected row, if any."""
-    shown = rows.with_columns(pl.col("tags").list.join(", "), pl.col("signals").list.join(", "))
-    event = st.dataframe(shown, key=table_key, hide_index=True, on_select="rerun", selection_mode="single-row",
-                         column_config=QUEUE_COLUMNS, column_order=list(QUEUE_COLUMNS))
+def queue_table(rows: pl.DataFrame, table_key: str, labels: dict[str, str]) -> str | None:
+    """One page of the queue, signals by their labels; returns the record_id of the selected row, if any."""
+    shown = rows.with_columns(pl.col("tags").list.join(", "),
+                              pl.col("signals").list.eval(pl.element().replace(labels)).list.join(", "))
+    event = table_ui.table(shown, key=table_key, on_select="rerun", selection_mode="single-row",
+                           columns=QUEUE_COLUMNS, column_order=list(QUEUE_COLUMNS))
     selected = event.selection.rows
     return rows["record_id"][selected[0]] if selected and selected[0] < rows.height else None
 
@@ -177,7 +183,7 @@ def record_context(workspace: Workspace, record: dict[str, Any]) -> None:
         similar = similar_records(workspace, record_id=record["record_id"], k=3)
         if similar.height:
             st.caption("Similar failures")
-            st.dataframe(similar, hide_index=True, column_config=ui.SIMILAR_COLUMNS, column_order=list(ui.SIMILAR_COLUMNS))
+            table_ui.table(similar, columns=ui.SIMILAR_COLUMNS, column_order=list(ui.SIMILAR_COLUMNS))
     with st.expander("Details"):
         st.json(ui.call_details(record))
 
@@ -204,9 +210,8 @@ def others_reviews(workspace: Workspace, record_id: str, reviewer: str) -> None:
             if other.note:
                 st.text(f"Note: {other.note}")
         events = list_events(workspace, record_id)
-        st.dataframe(pl.DataFrame([{"when": event.event_at, "who": event.reviewer, "action": event.action,
-                                    "after": json.dumps(event.after, ensure_ascii=False)} for event in events]),
-                     hide_index=True)
+        table_ui.table(pl.DataFrame([{"when": event.event_at, "who": event.reviewer, "action": event.action,
+                                      "after": json.dumps(event.after, ensure_ascii=False)} for event in events]))
 
 
 FOCUS_SCRIPT = """<script>
@@ -281,7 +286,7 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
         return
     remember_action(reviewer, events[0].batch_id)
     following = next_record(workspace, reviewer, f, after=record_id)
-    st.session_state[NOTICE_KEY] = (f"Saved {call_label(record)} ({len(events)} changes)."
+    st.session_state[NOTICE_KEY] = (f"Saved {call_label(record)} ({plural(len(events), 'change')})."
                                     + ("" if following else " The queue is done."))
     open_record(following or record_id)
     st.rerun()
@@ -380,7 +385,8 @@ def bulk_actions(workspace: Workspace, f: QueueFilter, reviewer: str, rows: pl.D
     of it, after a confirmation with the count."""
     if not access_ui.allowed("bulk_review"):
         return
-    with st.expander("Bulk actions"):
+    # Keyed and tracked, so it stays open while the reviewer picks scope, action and records.
+    with st.expander("Bulk actions", key=BULK_OPEN_KEY, on_change="rerun"):
         clusters = mode_names(workspace)
         tags = {tag.tag_id: tag.name for tag in list_tags(workspace, include_retired=False)}
         columns = st.columns(3)
@@ -434,18 +440,19 @@ def confirm_bulk(workspace: Workspace, pending: dict[str, Any], reviewer: str, t
     what = (f"set the verdict {ui.VERDICT_LABELS.get(value, value)}" if action == "verdict" else
             f"{'add' if action == 'add_tag' else 'remove'} the tag {tags.get(value, value)}")
     total = len(pending["ids"])
-    st.warning(ui.plain(f"This will {what} on {count} of {total} records"
+    st.warning(ui.plain(f"This will {what} on {count:,} of {plural(total, 'record')}"
                         + (" (the others already have it)." if count < total else ".")))
     columns = st.columns([1, 1, 4])
-    columns[0].button(f"Apply to {count} records", key="review_bulk_apply", type="primary", disabled=count == 0,
-                      **ui.bound_press("bulk_apply", pending["token"], f"Apply to {count} records"))
+    apply_label = f"Apply to {plural(count, 'record')}"
+    columns[0].button(apply_label, key="review_bulk_apply", type="primary", disabled=count == 0,
+                      **ui.bound_press("bulk_apply", pending["token"], apply_label))
     if ui.take_press("bulk_apply", pending["token"]):
         if ui.need_reviewer("a bulk action"):
             return
         events = bulk_apply(workspace, pending["ids"], reviewer, **arguments)
         st.session_state.pop(BULK_KEY, None)
         remember_action(reviewer, events[0].batch_id if events else None)
-        st.session_state[NOTICE_KEY] = f"Changed {len(events)} records. Undo my last action reverts them all."
+        st.session_state[NOTICE_KEY] = f"Changed {plural(len(events), 'record')}. Undo my last action reverts them all."
         st.rerun()
     if columns[1].button("Cancel", key="review_bulk_cancel"):
         st.session_state.pop(BULK_KEY, None)
@@ -466,7 +473,7 @@ def review_tab(workspace: Workspace, reviewer: str) -> dict[str, Any] | None:
     rows = queue_page(workspace, f, reviewer or None, page, PAGE_SIZE)
     table_key = ui.table_key("review_table", rows["record_id"], page, f, reviewer)
     new_table = table_key not in st.session_state
-    opened = record_to_open(queue_table(rows, table_key), new_table)
+    opened = record_to_open(queue_table(rows, table_key, signal_labels(workspace)), new_table)
     record = get_record(workspace, opened) if opened else None
     if opened and record is None:
         st.warning(ui.plain(f"No record has the id {opened} in the workspace {workspace.path}."))

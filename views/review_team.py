@@ -15,6 +15,7 @@ import polars as pl
 import streamlit as st
 
 import access_ui
+import table_ui
 import ui
 from mining.review import (VERDICTS, ReviewError, ReviewState, UnknownTag, add_tag, adjudicate, agreement_report,
                            describe_tag, disagreements, export_annotations, import_annotations, list_tags,
@@ -46,10 +47,10 @@ def progress(workspace: Workspace) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Per failure mode")
-        st.dataframe(progress_by_cluster(workspace), hide_index=True)
+        table_ui.table(progress_by_cluster(workspace))
     with right:
         st.subheader("Per reviewer")
-        st.dataframe(progress_by_reviewer(workspace), hide_index=True)
+        table_ui.table(progress_by_reviewer(workspace))
     st.subheader("Reviews per day")
     per_day = reviews_per_day(workspace)
     if per_day.is_empty():
@@ -75,15 +76,15 @@ def agreement(workspace: Workspace) -> None:
     columns[3].metric("Correction similarity", kappa(overall.correction_similarity),
                       help="Token F1 of the two corrections (word overlap, order ignored).")
     if len(report) > 1:
-        st.dataframe(pl.DataFrame([{
+        table_ui.table(pl.DataFrame([{
             "reviewers": " & ".join(row.reviewers), "records": row.records, "verdict_kappa": row.verdict_kappa,
             "verdict_agreement": row.verdict_agreement, "correction_similarity": row.correction_similarity,
-            "corrections_compared": row.corrections_compared} for row in report[1:]]), hide_index=True)
+            "corrections_compared": row.corrections_compared} for row in report[1:]]))
     if overall.tag_kappa:
         names = tag_names(workspace)
         st.caption("Kappa per tag (present or absent), first review against second")
-        st.dataframe(pl.DataFrame([{"tag": names.get(tag, tag), "kappa": value}
-                                   for tag, value in overall.tag_kappa.items()]), hide_index=True)
+        table_ui.table(pl.DataFrame([{"tag": names.get(tag, tag), "kappa": value}
+                                     for tag, value in overall.tag_kappa.items()]))
     share_setting(workspace)
     st.subheader("Adjudication")
     adjudication(workspace)
@@ -200,8 +201,8 @@ def taxonomy(workspace: Workspace) -> None:
     if not access_ui.lead_only("taxonomy"):
         return
     tags = list_tags(workspace)
-    st.dataframe(pl.DataFrame([{"name": tag.name, "description": tag.description, "retired": tag.retired,
-                                "id": tag.tag_id} for tag in tags]), hide_index=True)
+    table_ui.table(pl.DataFrame([{"name": tag.name, "description": tag.description, "retired": tag.retired,
+                                  "id": tag.tag_id} for tag in tags]))
     left, right = st.columns(2)
     with left.form("review_tag_add"):
         st.caption("New tag")
@@ -234,7 +235,7 @@ def taxonomy(workspace: Workspace) -> None:
                 retire_tag(workspace, chosen, by=by, retired=retired)
         change_tag(edit, f"Saved the tag {new_name.strip()}.")
     with right.expander("History"):
-        st.dataframe(pl.DataFrame(tag_history(workspace, chosen)), hide_index=True)
+        table_ui.table(pl.DataFrame(tag_history(workspace, chosen)))
 
 
 def change_tag(change: Any, message: str) -> None:

@@ -9,7 +9,7 @@ week against the week before). Days are UTC days; records without a time are lef
 Failure modes come from the latest finished clustering run, whatever the period: mode ids are
 stable across runs, and the run holds every failure it saw with its time, so the failures of any
 week can be counted per mode. Their trend (new, growing, shrinking, stable, gone) compares the
-period with the previous one, not the run with the run before, which is what the Clusters page
+period with the previous one, not the run with the run before, which is what the Failure modes page
 shows.
 """
 

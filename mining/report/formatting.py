@@ -93,7 +93,7 @@ def period_line(report: WeeklyReport) -> str:
 def no_modes_reason(modes: Modes) -> str | None:
     """Why the modes section is empty, or None when it has modes."""
     if modes.run_id is None:
-        return "No data: failure modes have not been found yet (Clusters page, or `faultline cluster`)."
+        return "No data: failure modes have not been found yet (Failure modes page, or `faultline cluster`)."
     if not modes.modes:
         return "No data: no failure of a known mode in this period or the one before."
     return None

@@ -37,7 +37,7 @@ def test_map_and_a_failure_mode_open_and_a_rerun_keeps_them(top_mode, app_url, p
     alerts: list[str] = []
     page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
     page.goto(app_url)
-    open_nav(page, "Clusters")
+    open_nav(page, "Failure modes")
     shown(page, page.get_by_text("Ranked by impact"))
 
     # The map: a plotly WebGL scatter with one legend entry per mode (three) and unclustered, if any.

@@ -273,7 +273,7 @@ def test_every_user_or_log_supplied_string_is_inert_text_on_every_page(hostile_w
     shown(page, page.get_by_text("SQL rules"))
     watch.check("Failures", "RD", also=(RULE,))
 
-    open_nav(page, "Clusters")
+    open_nav(page, "Failure modes")
     shown(page, page.get_by_text("Ranked by impact"))
     watch.check("Clusters", "MN")
     grid = main.locator('[data-testid="stDataFrame"]').first

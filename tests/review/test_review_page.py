@@ -151,6 +151,30 @@ def preview_bulk_verdict(verdict: str, reviewer: str = "ana") -> AppTest:
     return at
 
 
+def test_signals_read_by_their_labels_in_the_queue_and_its_filter(workspace, calls):
+    """The same name everywhere: the Failures page says "Negative feedback", so does the queue."""
+    at = start("ana")
+    shown = set(", ".join(at.dataframe[0].value["signals"]).split(", "))
+    assert shown == {"Negative feedback"}
+    signal_filter = widget(at.multiselect, "Signal")
+    assert signal_filter.options == ["Negative feedback"]
+    signal_filter.set_value(["negative_feedback"])
+    at.run()
+    assert not at.exception and len(at.dataframe[0].value) == 6
+
+
+def test_the_bulk_actions_panel_stays_open_while_the_reviewer_chooses(workspace, calls):
+    at = start("ana")
+    panel = widget(at.expander, "Bulk actions")
+    assert not panel.proto.expanded
+    at.session_state["review_bulk_open"] = True  # the reviewer opens it (views/review.py BULK_OPEN_KEY)
+    at.run()
+    for label, value in (("Apply to", "picked"), ("Action", "add_tag"), ("Apply to", "queue")):
+        widget(at.radio, label).set_value(value)
+        at.run()
+        assert widget(at.expander, "Bulk actions").proto.expanded, label  # still open after each choice
+
+
 def test_bulk_verdict_on_the_filtered_queue(workspace, calls):
     at = preview_bulk_verdict("not_a_failure")
     assert any(ui.plain("on 6 of 6 records") in element.value for element in at.warning)
