@@ -509,10 +509,10 @@ def signal_counts(workspace: Workspace) -> list[SignalCount]:
 
 
 def signal_labels(workspace: Workspace) -> dict[str, str]:
-    """Stored signal name -> the label people read ("latency_outlier" -> "Slow call"), rules
-    included, so every page and command names a signal the same way."""
+    """Stored signal name -> the label people read ("latency_outlier" -> "Slow call", a rule's
+    "rule:cut_off" -> "rule cut_off"), so the queue, its filter and the command line agree."""
     return {name: signal.label for name, signal in SIGNALS.items()} | {
-        rule.signal.name: rule.signal.label for rule in list_rules(workspace)}
+        rule.signal.name: f"rule {rule.name}" for rule in list_rules(workspace)}
 
 
 def signals_of(workspace: Workspace, record_id: str) -> list[dict[str, Any]]:

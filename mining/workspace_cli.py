@@ -90,17 +90,18 @@ def command_show(workspace: Workspace, args: argparse.Namespace) -> int:
 
 
 def command_detect(workspace: Workspace, args: argparse.Namespace) -> int:
-    from mining.detect import RULE_PREFIX, SIGNALS, detect
+    from mining.detect import detect, signal_labels
 
     summary = detect(workspace)
     if args.json:
         print(json.dumps(summary.as_json(), indent=2))
         return EXIT_OK
+    labels = signal_labels(workspace)
     for name, count in summary.counts.items():
-        label = SIGNALS[name].label if name in SIGNALS else f"rule {name.removeprefix(RULE_PREFIX)}"
-        print(f"  {count:>8}  {label}")
-    share = f" ({summary.failures / summary.total:.1%})" if summary.total else ""
-    print(f"failures {summary.failures} of {summary.total} records{share}, in {summary.seconds:.2f} s")
+        print(f"  {count:>8,}  {labels.get(name, name)}")
+    share = f" ({summary.failures / summary.total:.0%})" if summary.total else ""
+    print(f"{plural(summary.failures, 'failure')} in {plural(summary.total, 'record')}{share}, "
+          f"in {summary.seconds:.2f} s")
     return EXIT_OK
 
 
@@ -112,7 +113,8 @@ def command_rules(workspace: Workspace, args: argparse.Namespace) -> int:
     try:
         if args.rules_command == "add":
             summary = add_rule(workspace, args.name, args.condition, args.description)
-            print(f"rule {args.name} saved; it flags {summary.counts.get(RULE_PREFIX + args.name.strip(), 0)} records")
+            print(f"rule {args.name} saved; it flags "
+                  f"{plural(summary.counts.get(RULE_PREFIX + args.name.strip(), 0), 'record')}")
         elif args.rules_command == "remove":
             remove_rule(workspace, args.name)
             print(f"rule {args.name} removed")

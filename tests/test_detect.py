@@ -346,7 +346,7 @@ def test_rules_commands(loaded):
 
     added = mining("rules", "add", "cut_off", "finish_reason = 'length'", "--description", "cut by the limit")
     assert added.returncode == 0, added.stderr
-    assert added.stdout.strip() == "rule cut_off saved; it flags 1 records"
+    assert added.stdout.strip() == "rule cut_off saved; it flags 1 record"
     assert json.loads(mining("rules", "list", "--json").stdout) == [
         {"name": "cut_off", "condition": "finish_reason = 'length'", "description": "cut by the limit", "enabled": True}]
     refused = mining("rules", "add", "bad", "1=1; DROP TABLE records")

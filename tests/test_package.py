@@ -55,3 +55,20 @@ def test_help_lists_every_command_under_the_name_it_was_called_by(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: faultline ")
     assert all(f"    {command} " in result.stdout or f"    {command}\n" in result.stdout for command in commands)
+
+
+def test_the_app_command_passes_every_checkout_setting_so_an_installed_app_keeps_them(monkeypatch, tmp_path):
+    """Run from anywhere, Streamlit would not read the checkout's .streamlit/config.toml: no Deploy
+    button (toolbarMode minimal), loopback, XSRF and CORS checks must come with the command itself."""
+    from mining.__main__ import main
+
+    launched: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "call", lambda command: launched.append(command) or 0)
+    assert main(["app", "--workspace", str(tmp_path / "w.duckdb")]) == 0
+    (command,) = launched
+    passed = {command[i]: command[i + 1] for i, part in enumerate(command) if part.startswith("--") and i + 1 < len(command)}
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    expected = {f"--{section}.{name}": str(value).lower() if isinstance(value, bool) else str(value)
+                for section, values in settings.items() for name, value in values.items()}
+    assert expected["--client.toolbarMode"] == "minimal"
+    assert {option: passed.get(option) for option in expected} == expected

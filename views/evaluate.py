@@ -19,6 +19,7 @@ import access_ui
 import table_ui
 import ui
 from mining import jobs
+from mining.common import plural
 from mining.evaluate.answers import AnswerFileError, AnswerMapping
 from mining.evaluate.checks import CHECK_TYPES, DEFAULT_CHECKS, CheckError, describe, parse_check
 from mining.evaluate.compare import cluster_figure, compare_runs, delta_figure
@@ -282,7 +283,7 @@ if not access_ui.lead_only("evaluate"):  # not in a reviewer's navigation; a sec
 workspace = ui.current_workspace()
 st.title("Evaluate")
 golden = golden_set(workspace)
-st.text(f"Golden set: {len(golden.items)} items with a reference answer"
+st.text(f"Golden set: {plural(len(golden.items), 'item')} with a reference answer"
         + (f", {len(golden.left_out)} without one yet" if golden.left_out else ""))
 run_tab, runs_tab, compare_tab, checks_tab = st.tabs(["New run", "Runs", "Compare", "Item checks"])
 with run_tab:

@@ -22,6 +22,7 @@ import table_ui
 import ui
 from mining.browse import filter_options
 from mining.cluster import mode_names
+from mining.common import plural
 from mining.export.files import read_rows, zip_folder
 from mining.export.golden import add_golden, golden_items, record_ids_for, remove_golden
 from mining.export.history import diff_exports, list_exports, previous_version
@@ -350,8 +351,9 @@ def add_by_id(workspace: Workspace, text: str) -> None:
     found, unknown = record_ids_for(workspace, ids)
     if found:
         change = add_golden(workspace, list(dict.fromkeys(found.values())), added_by=ui.reviewer_name() or None)
-        message = f"Added {len(change.changed)} records to the golden set"
-        message += f" ({len(change.unchanged)} were in it already)." if change.unchanged else "."
+        message = f"Added {plural(len(change.changed), 'record')} to the golden set"
+        already = len(change.unchanged)
+        message += f" ({already:,} {'was' if already == 1 else 'were'} in it already)." if already else "."
         st.session_state[NOTICE_KEY] = message
     if unknown:
         st.session_state[UNKNOWN_IDS_KEY] = unknown
@@ -380,7 +382,7 @@ def golden_tab(workspace: Workspace) -> None:
         if st.button(f"Remove {len(selected)} selected from the golden set", key="export_golden_remove",
                      disabled=not selected):
             change = remove_golden(workspace, selected)
-            st.session_state[NOTICE_KEY] = f"Removed {len(change.changed)} records from the golden set."
+            st.session_state[NOTICE_KEY] = f"Removed {plural(len(change.changed), 'record')} from the golden set."
             st.rerun()
     else:
         st.text("The golden set is empty.")

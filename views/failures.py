@@ -12,6 +12,7 @@ import streamlit as st
 
 import access_ui
 import ui
+from mining.common import plural
 from mining.detect import (
     SIGNALS, SignalSettings, SignalSettingsError, add_rule, current_summary, detect, failure_rate_over_time,
     last_detection, list_rules, remove_rule, save_signal_settings, set_rule_enabled, signal_counts, signal_settings,
@@ -35,8 +36,8 @@ def run_detection(workspace: Workspace) -> None:
         return
     if st.button("Run detection", type="primary"):
         summary = detect(workspace)
-        st.success(f"Detection done in {summary.seconds:.2f} s: {summary.failures:,} failures "
-                   f"in {summary.total:,} records.")
+        st.success(f"Detection done in {summary.seconds:.2f} s: {plural(summary.failures, 'failure')} "
+                   f"in {plural(summary.total, 'record')}.")
     message = st.session_state.pop(FLASH_KEY, None)
     if message:
         st.success(ui.plain(message))
@@ -117,7 +118,7 @@ def settings_form(workspace: Workspace) -> None:
             except SignalSettingsError as exc:
                 st.error(ui.plain(exc))
             else:
-                flash(f"Settings saved: {summary.failures:,} failures in {summary.total:,} records.")
+                flash(f"Settings saved: {plural(summary.failures, 'failure')} in {plural(summary.total, 'record')}.")
 
 
 def rules_section(workspace: Workspace) -> None:
@@ -148,7 +149,7 @@ def rules_section(workspace: Workspace) -> None:
             except SignalSettingsError as exc:
                 st.error(ui.plain(exc))
             else:
-                flash(f"Rule {name.strip()} saved: {summary.failures:,} failures in {summary.total:,} records.")
+                flash(f"Rule {name.strip()} saved: {plural(summary.failures, 'failure')} in {plural(summary.total, 'record')}.")
 
 
 workspace = ui.current_workspace()

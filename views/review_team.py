@@ -17,6 +17,7 @@ import streamlit as st
 import access_ui
 import table_ui
 import ui
+from mining.common import plural
 from mining.review import (VERDICTS, ReviewError, ReviewState, UnknownTag, add_tag, adjudicate, agreement_report,
                            describe_tag, disagreements, export_annotations, import_annotations, list_tags,
                            progress_by_cluster, progress_by_reviewer, rename_tag, retire_tag, reviews_per_day,
@@ -190,9 +191,9 @@ def annotations(workspace: Workspace) -> None:
             st.error(ui.plain(str(exc)))
             return
         st.session_state[NOTICE_KEY] = (
-            f"Imported {report.events_added} of {report.events_read} events ({report.events_present} already "
+            f"Imported {report.events_added:,} of {plural(report.events_read, 'event')} ({report.events_present:,} already "
             f"present, {len(report.tags_added)} new tags, {report.events_for_missing_records} events for "
-            f"{len(report.missing_records)} records not in this workspace yet).")
+            f"{plural(len(report.missing_records), 'record')} not in this workspace yet).")
         st.rerun()
 
 

@@ -83,7 +83,7 @@ def command_app(workspace: object, args: argparse.Namespace) -> int:
     if sign_in_required(args.address, config) and not config.users and not args.allow_sso:
         raise CommandFailed(
             f"serving on {args.address} lets the network in, and nobody may get in without signing in: add users "
-            f"with `python -m mining users add NAME --role lead` (or configure st.login and pass --sso), "
+            f"with `faultline users add NAME --role lead` (or configure st.login and pass --sso), "
             f"settings in {config.path}")
     command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.address", args.address,
                "--server.port", str(args.port), "--browser.gatherUsageStats", "false",

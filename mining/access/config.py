@@ -189,7 +189,7 @@ def data_folders_from_env() -> tuple[Path, ...]:
 
 def write_users(path: Path, users: dict[str, LocalUser]) -> None:
     """Write the user list as TOML, readable by its owner only, replacing the file in one step."""
-    lines = ["# Faultline's local users: kept by `python -m mining users add/remove`. Hashes are Argon2id.", ""]
+    lines = ["# Faultline's local users: kept by `faultline users add/remove`. Hashes are Argon2id.", ""]
     for user in sorted(users.values(), key=lambda u: u.name):
         # A JSON string is a valid TOML basic string for every name (quotes, backslashes, unicode).
         lines += [f"[{json.dumps(user.name)}]", f"role = {json.dumps(user.role)}",

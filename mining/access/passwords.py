@@ -36,7 +36,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 def check_hash(password_hash: str) -> None:
     """Refuse a stored value that is not an Argon2 hash (a password pasted in plain, say)."""
     if not password_hash.startswith("$argon2"):
-        raise ValueError("password_hash is not an Argon2 hash: make one with `python -m mining users add`")
+        raise ValueError("password_hash is not an Argon2 hash: make one with `faultline users add`")
 
 
 # A hash to verify against when the user name is unknown, so that a wrong name takes as long as a

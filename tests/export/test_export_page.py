@@ -215,7 +215,7 @@ def test_golden_items_are_added_by_id_unknown_ids_reported_and_removed(workspace
     # Adding one again says so; a record id works as well as the source's id.
     widget(at.text_area, "Record ids to add").set_value(reviewed["f-1"])
     click(at, "Add to the golden set")
-    assert any("Added 0 records to the golden set (1 were in it already)." in text for text in alerts(at.success))
+    assert any("Added 0 records to the golden set (1 was in it already)." in text for text in alerts(at.success))
 
     # The golden items are kept out of training kinds and become the golden kind.
     click(at, "Preview")
@@ -230,7 +230,7 @@ def test_golden_items_are_added_by_id_unknown_ids_reported_and_removed(workspace
     at.run()
     click(at, "Remove 1 selected from the golden set")
     assert [item["source_id"] for item in golden_items(workspace)] == ["f-1"]
-    assert any("Removed 1 records from the golden set." in text for text in alerts(at.success))
+    assert any("Removed 1 record from the golden set." in text for text in alerts(at.success))
 
 
 def test_a_golden_size_draws_items_in_the_preview_and_the_export_stores_them(workspace, reviewed, tmp_path):
