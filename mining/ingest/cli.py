@@ -40,10 +40,11 @@ def print_ingest_reports(reports: list, as_json: bool) -> int:
             if report.rows_quarantined > 5:
                 print("  ... see all with the Ingest page or the quarantine table")
     failed = [report for report in reports if report.error]
+    if failed:
+        more = len(failed) - 1
+        raise CommandFailed(failed[0].error + (f" (and {plural(more, 'more file')} failed)" if more else ""))
     if not as_json and any(report.rows_added for report in reports):
         print(NEXT_STEP, file=sys.stderr)  # stderr: stdout stays one line per file for scripts
-    if failed:
-        raise CommandFailed(failed[0].error + (f" (and {len(failed) - 1} more files failed)" if len(failed) > 1 else ""))
     return EXIT_OK
 
 

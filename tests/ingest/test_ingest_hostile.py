@@ -243,4 +243,4 @@ def test_the_command_line_reports_every_file_then_exits_1(tmp_path, monkeypatch,
     assert f"{(folder / 'c.jsonl').resolve()} [openai]: 12 rows read, 12 added" in out
     assert f"FAILED  {folder / 'b.jsonl'}: nested too deeply to read" in out
     assert f"FAILED  {tmp_path / 'missing.jsonl'}: no such file" in out
-    assert err.startswith(f"error: {folder / 'b.jsonl'}: nested too deeply") and "1 more files failed" in err
+    assert err.startswith(f"error: {folder / 'b.jsonl'}: nested too deeply") and "(and 1 more file failed)" in err
