@@ -81,6 +81,14 @@ class Bench:
         self.texts = [rows[record_id][1] for record_id in self.record_ids]
         self.intents = [truth["records"][source_id]["intent"] for source_id in self.source_ids]
         self.records = len(rows)
+        outcomes: dict[str, list[bool]] = {}
+        for record in truth["records"].values():
+            outcomes.setdefault(record["intent"], []).append(record["failed"])
+        self.true_rate = {intent: float(np.mean(failed)) for intent, failed in outcomes.items()}
+        failing = set(self.record_ids)
+        passing = [record_id for record_id in rows if record_id not in failing and rows[record_id][1]]
+        self.passing_matrix = vectors_for(workspace, passing, self.embedding).matrix
+        self.passing_texts = [rows[record_id][1] for record_id in passing]
         Workspace.close_all()
 
     def fresh_workspace(self, name: str) -> Any:
@@ -92,26 +100,35 @@ class Bench:
         return Workspace.open(path)
 
 
-def score(intents: list[str], labels: list[int], failing: list[str]) -> dict[str, Any]:
-    """Best F1 per failing intent, recovered count, mean F1, NMI and unclustered share."""
+def score(intents: list[str], labels: list[int], failing: list[str], rates: dict[int, float],
+          true_rate: dict[str, float]) -> dict[str, Any]:
+    """Best F1 per failing intent, recovered count, mean F1, NMI and unclustered share; and, for each
+    recovered intent, how far the failure rate shown for its best cluster is from the intent's true rate."""
     from sklearn.metrics import normalized_mutual_info_score
 
     truth, found = np.asarray(intents), np.asarray(labels)
     clusters = [label for label in np.unique(found) if label != -1]
-    best = {}
+    best, rate_error = {}, {}
     for intent in failing:
         wanted = truth == intent
         f1s = [2 * np.sum(wanted & (found == label)) / (wanted.sum() + np.sum(found == label)) for label in clusters]
         best[intent] = float(max(f1s, default=0.0))
-    return {"f1": best, "recovered": sum(f1 >= RECOVERED_F1 for f1 in best.values()),
+        if best[intent] >= RECOVERED_F1:
+            rate_error[intent] = abs(rates[clusters[int(np.argmax(f1s))]] - true_rate[intent])
+    errors = list(rate_error.values())
+    return {"f1": best, "recovered": sum(f1 >= RECOVERED_F1 for f1 in best.values()), "rate_error": rate_error,
+            "mean_rate_error": float(np.mean(errors)) if errors else None,
+            "max_rate_error": float(np.max(errors)) if errors else None,
+            "rates_within_10": sum(error <= 0.10 for error in errors),
             "mean_f1": float(np.mean(list(best.values()))),
             "nmi": float(normalized_mutual_info_score(truth, found)),
             "unclustered": float(np.mean(found == -1)), "clusters": len(clusters)}
 
 
-def run_faultline(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], float]:
-    """One whole run_clustering in a fresh workspace: labels in bench order, and its wall time."""
-    from mining.cluster import ClusterSettings, member_source_ids, run_clustering
+def run_faultline(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], float, dict[int, float]]:
+    """One whole run_clustering in a fresh workspace: labels in bench order, its wall time, and the
+    failure rate it shows for each cluster."""
+    from mining.cluster import ClusterSettings, list_clusters, member_source_ids, run_clustering
     from mining.store import Workspace
 
     workspace = bench.fresh_workspace(f"{algorithm}-{seed}-{time.monotonic_ns()}")
@@ -120,8 +137,9 @@ def run_faultline(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], f
     seconds = time.perf_counter() - started
     label_of = {source_id: cluster_id for cluster_id, members in member_source_ids(workspace).items()
                 for source_id in members}
+    rates = {cluster["id"]: cluster["failure_rate"] for cluster in list_clusters(workspace)}
     Workspace.close_all()
-    return [label_of.get(source_id, -1) for source_id in bench.source_ids], seconds
+    return [label_of.get(source_id, -1) for source_id in bench.source_ids], seconds, rates
 
 
 def faultline_stage(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], float]:
@@ -151,8 +169,9 @@ def _timed(cls: type, methods: tuple[str, ...]) -> type:
     return timed
 
 
-def run_bertopic(bench: Bench, seed: int, embedding_model: Any) -> tuple[list[int], float, float]:
-    """BERTopic() defaults on the cached vectors: labels, whole fit time, UMAP + HDBSCAN time."""
+def run_bertopic(bench: Bench, seed: int, embedding_model: Any) -> tuple[list[int], float, float, dict[int, float]]:
+    """BERTopic() defaults on the cached vectors: labels, whole fit time, UMAP + HDBSCAN time, and each
+    topic's failure rate: its failures over its failures and the passing calls `transform` gives it."""
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
     from umap import UMAP
@@ -166,7 +185,12 @@ def run_bertopic(bench: Bench, seed: int, embedding_model: Any) -> tuple[list[in
     started = time.perf_counter()
     topics, _ = model.fit_transform(bench.texts, embeddings=bench.matrix)
     seconds = time.perf_counter() - started
-    return [int(topic) for topic in topics], seconds, umap_model.seconds + hdbscan_model.seconds
+    stage = umap_model.seconds + hdbscan_model.seconds
+    passing, _ = model.transform(bench.passing_texts, embeddings=bench.passing_matrix)
+    failed, passed = np.asarray(topics), np.asarray(passing)
+    rates = {int(topic): float(np.sum(failed == topic) / (np.sum(failed == topic) + np.sum(passed == topic)))
+             for topic in np.unique(failed) if topic != -1}
+    return [int(topic) for topic in topics], seconds, stage, rates
 
 
 def local_sentence_transformer() -> Any:
@@ -181,7 +205,8 @@ def local_sentence_transformer() -> Any:
 def code_fingerprint() -> str:
     """A short hash of the modules measured, so figures can be tied to the code that made them."""
     digest = hashlib.sha256()
-    for name in ("cluster.py", "cluster_algorithms.py", "cluster_labels.py", "cluster_identity.py", "embed.py"):
+    for name in ("cluster/run.py", "cluster/algorithms.py", "cluster/labels.py", "cluster/identity.py",
+                 "embed/vectors.py"):
         digest.update((ROOT / "mining" / name).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -208,15 +233,17 @@ def run_seed(bench: Bench, seed: int, embedding_model: Any, tag: str = "") -> di
         before = load()
         extra: dict[str, Any] = {}
         if name == "BERTopic":
-            labels, seconds, stage = run_bertopic(bench, seed, embedding_model)
+            labels, seconds, stage, rates = run_bertopic(bench, seed, embedding_model)
         else:
             algorithm = name.split("(")[1].rstrip(")")
-            labels, seconds = run_faultline(bench, algorithm, seed)
+            labels, seconds, rates = run_faultline(bench, algorithm, seed)
             stage_labels, stage = faultline_stage(bench, algorithm, seed)
             extra["stage_matches_run"] = same_partition(labels, stage_labels)
-        results[name] = {**score(bench.intents, labels, bench.failing_intents), "seconds": seconds,
+        results[name] = {**score(bench.intents, labels, bench.failing_intents, rates, bench.true_rate),
+                         "seconds": seconds,
                          "stage_seconds": stage, **extra, "load": f"{before} -> {load()}"}
         print(f"{tag}seed {seed} {name}: mean F1 {results[name]['mean_f1']:.3f}, {results[name]['recovered']}/10, "
+              f"rate error {results[name]['mean_rate_error']:.3f} (max {results[name]['max_rate_error']:.3f}), "
               f"{seconds:.2f} s (stage {stage:.2f} s{'' if extra.get('stage_matches_run', True) else ', differs'}), "
               f"load {results[name]['load']}", file=sys.stderr, flush=True)
     return results
@@ -243,6 +270,15 @@ def report(runs: list[dict[str, dict[str, Any]]], failing: list[str]) -> None:
               f"| {_spread(get('nmi'), '.3f')} | {_spread([100 * u for u in get('unclustered')], '.1f')}% "
               f"| {_spread(get('clusters'), '.0f')} | {_spread(get('seconds'), '.2f')} s | {seconds / reference:.2f}x "
               f"| {_spread(get('stage_seconds'), '.2f')} s | {stage / reference_stage:.2f}x |")
+    print()
+    print("| pipeline | failure rate shown vs the intent's true rate: mean error | max error "
+          "| recovered intents within 10 points |")
+    print("|---|---:|---:|---:|")
+    for name in PIPELINES:
+        get = lambda key: [run[name][key] for run in runs]  # noqa: E731
+        print(f"| {name} | {_spread([100 * e for e in get('mean_rate_error')], '.1f')} points "
+              f"| {_spread([100 * e for e in get('max_rate_error')], '.1f')} points "
+              f"| {_spread(get('rates_within_10'), '.1f')} of {_spread(get('recovered'), '.1f')} |")
     print()
     print("| intent | " + " | ".join(PIPELINES) + " |")
     print("|---|" + "---:|" * len(PIPELINES))

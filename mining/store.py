@@ -329,6 +329,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE cluster_runs ADD COLUMN owner VARCHAR;
         """,
     ),
+    (
+        7,
+        "each mode's failure rate with its 95% interval (mining.cluster.rates)",
+        """
+        ALTER TABLE clusters ADD COLUMN failure_rate_low DOUBLE;
+        ALTER TABLE clusters ADD COLUMN failure_rate_high DOUBLE;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

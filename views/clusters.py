@@ -35,7 +35,9 @@ LIST_COLUMNS = {
     "name": st.column_config.TextColumn("Failure mode", width="large"),
     "size": st.column_config.NumberColumn("Records"),
     "failures": st.column_config.NumberColumn("Failures"),
-    "failure_rate": table_ui.percent_column("Failure rate"),
+    "failure_rate": table_ui.percent_column("Failure rate", help="Of all the calls of this kind, the share that failed."),
+    "interval": st.column_config.TextColumn("95% interval", width="small",
+                                            help="Where the failure rate lies, given how few calls some modes have."),
     "lift": st.column_config.NumberColumn("Lift", format="%.1f×", help="Failure rate here over the overall rate."),
     "status": st.column_config.TextColumn("Trend", width="small"),
     "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD", timezone="UTC"),
@@ -106,10 +108,16 @@ def job_notice() -> None:
 # --- The ranked list ---------------------------------------------------------------------------
 
 
+def interval(cluster: dict[str, Any]) -> str:
+    """A mode's failure-rate interval as whole percents, "62–94%" (none for a gone mode or an old run)."""
+    low, high = cluster.get("failure_rate_low"), cluster.get("failure_rate_high")
+    return "–" if low is None or high is None else f"{low:.0%}–{high:.0%}"
+
+
 def cluster_table(clusters: list[dict[str, Any]]) -> int | None:
     """The failure modes, biggest impact first; returns the id of the selected one, if any."""
-    rows = pl.DataFrame([{column: cluster.get(column) for column in ("id", *LIST_COLUMNS)} for cluster in clusters],
-                        infer_schema_length=None)
+    rows = pl.DataFrame([{column: interval(cluster) if column == "interval" else cluster.get(column)
+                          for column in ("id", *LIST_COLUMNS)} for cluster in clusters], infer_schema_length=None)
     event = table_ui.table(rows, key="clusters_table", on_select="rerun",
                            selection_mode="single-row", columns=LIST_COLUMNS, column_order=list(LIST_COLUMNS))
     selected = event.selection.rows
@@ -221,7 +229,8 @@ def detail(workspace: Workspace, cluster_id: int, run_id: str) -> None:
     st.subheader(ui.plain(" ".join((cluster["name"] or f"Mode {cluster_id}").split())), anchor=False)
     columns = st.columns(4)
     columns[0].metric("Records", f"{cluster['size']:,}")
-    columns[1].metric("Failure rate", f"{cluster['failure_rate']:.0%}" if cluster["failure_rate"] is not None else "–")
+    columns[1].metric("Failure rate", f"{cluster['failure_rate']:.0%}" if cluster["failure_rate"] is not None else "–",
+                      help=f"95% interval {interval(cluster)}")
     columns[2].metric("Lift", f"{cluster['lift']:.1f}×" if cluster["lift"] is not None else "–")
     columns[3].metric("Trend", cluster["status"] or "–")
     st.text("Keywords: " + (", ".join(cluster["keywords"] or []) or "–"))

@@ -58,6 +58,7 @@ def command_clusters(workspace: Workspace, args: argparse.Namespace) -> int:
         examples = example_texts(workspace, cluster["examples"])
         rows.append({"id": cluster["id"], "name": cluster["name"], "size": cluster["size"],
                      "failures": cluster["failures"], "failure_rate": cluster["failure_rate"], "lift": cluster["lift"],
+                     "failure_rate_low": cluster["failure_rate_low"], "failure_rate_high": cluster["failure_rate_high"],
                      "status": cluster["status"], "keywords": cluster["keywords"],
                      "examples": [example["source_id"] for example in examples],
                      "example_texts": [example["text"] for example in examples],
@@ -66,12 +67,13 @@ def command_clusters(workspace: Workspace, args: argparse.Namespace) -> int:
     if args.json:
         if unclustered:
             rows.append({"id": NOISE, "name": "unclustered", "size": len(unclustered), "failures": None,
-                         "failure_rate": None, "lift": None, "status": None, "keywords": [], "examples": [],
-                         "example_texts": [], "members": unclustered})
+                         "failure_rate": None, "failure_rate_low": None, "failure_rate_high": None, "lift": None,
+                         "status": None, "keywords": [], "examples": [], "example_texts": [], "members": unclustered})
         print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
         return EXIT_OK
     for row in rows:
-        rate = "-" if row["failure_rate"] is None else f"{row['failure_rate']:.0%}"
+        rate = "-" if row["failure_rate"] is None else f"{row['failure_rate']:.0%}" + (
+            f" ({row['failure_rate_low']:.0%}-{row['failure_rate_high']:.0%})" if row["failure_rate_low"] is not None else "")
         lift = "-" if row["lift"] is None else f"{row['lift']:.1f}x"
         print(f"{row['id']:>4}  {row['name']}  {plural(row['size'], 'call')}  failure rate {rate}  lift {lift}  "
               f"{row['status']}")

@@ -28,6 +28,7 @@ from mining.cluster.algorithms import (ALGORITHMS, NOISE, Assignment, attach_noi
                                        neighbour_graph)
 from mining.cluster.identity import ClusterShape, match_clusters
 from mining.cluster.labels import central_examples, distinct_name, labels_for
+from mining.cluster.rates import ModeRate, mode_rates, wilson
 from mining.common import Progress
 from mining.detect import failures_sql
 from mining.embed import EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
@@ -36,8 +37,7 @@ from mining.store import Workspace
 
 SCOPES = ("failures", "all")
 MAP_SAMPLE = 20_000  # points placed on the 2-D map; the clustering itself always uses every point
-RATE_SAMPLE = 20_000  # passing records embedded to estimate how many fall near each mode
-NEAR_QUANTILE = 0.1  # a record is near a mode when as close to its centre as 90% of its members
+RATE_SAMPLE = 20_000  # passing records embedded to estimate how many are of each mode's kind
 
 
 
@@ -168,37 +168,24 @@ def _next_cluster_id(workspace: Workspace) -> int:
     return 0 if row[0] is None else int(row[0]) + 1
 
 
-def _near_counts(workspace: Workspace, embedding: EmbeddingSettings, centres: dict[int, np.ndarray],
-                 radius: dict[int, float], seed: int, progress: Progress) -> tuple[dict[int, float], int]:
-    """Estimated passing records near each mode, and how many passing records have text.
-
-    Passing records are not clustered, but a mode's failure rate needs them: of all calls that
-    look like this, how many fail? A fixed random sample of at most RATE_SAMPLE is embedded, each
-    is counted near the most similar mode when within that mode's radius, and counts are scaled up
-    by the sample's share.
-    """
+def _passing_sample(workspace: Workspace, embedding: EmbeddingSettings, seed: int,
+                    progress: Progress) -> tuple[np.ndarray, int]:
+    """Vectors of a fixed random sample of at most RATE_SAMPLE passing records with text, and how
+    many passing records have text: what each mode's rate is estimated against (mining.cluster.rates)."""
     rows = workspace.cursor().execute(f"""
         SELECT record_id, count(*) OVER () FROM records
         WHERE record_id NOT IN ({failures_sql()}) AND {text_sql(embedding.text, 'records')} IS NOT NULL
         ORDER BY hash(record_id || ?::VARCHAR) LIMIT ?""", [seed, RATE_SAMPLE]).fetchall()
     passing, total = [row[0] for row in rows], (rows[0][1] if rows else 0)
-    if not passing or not centres:
-        return {label: 0.0 for label in centres}, total
-    vectors = vectors_for(workspace, passing, embedding, progress).matrix
-    ids = np.array(list(centres))
-    similarity = vectors @ np.stack([centres[int(label)] for label in ids]).T
-    nearest = np.argmax(similarity, axis=1)
-    best = similarity[np.arange(len(vectors)), nearest]
-    scale = total / len(vectors)
-    counts = {}
-    for column, label in enumerate(ids):
-        counts[int(label)] = float(np.sum((nearest == column) & (best >= radius[int(label)]))) * scale
-    return counts, total
+    if not passing:
+        return np.zeros((0, 0), dtype=np.float32), 0
+    return vectors_for(workspace, passing, embedding, progress).matrix, total
 
 
-def _radius(vectors: np.ndarray, labels: np.ndarray, centre: np.ndarray, label: int) -> float:
-    """The similarity to the centre that 90% of the members reach."""
-    return float(np.quantile(vectors[labels == label] @ centre, NEAR_QUANTILE))
+def _members_rate(failed: np.ndarray) -> ModeRate:
+    """A mode's rate when passing calls were clustered too: the share of its members that failed."""
+    low, high = wilson(float(failed.sum()), float(len(failed)))
+    return ModeRate(float(failed.mean()), low, high, float((~failed).sum()))
 
 
 def _map_rows(count: int, seed: int) -> np.ndarray:
@@ -259,11 +246,12 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     words = labels_for(texts, labels)
     failed = np.asarray(facts["failed"], dtype=bool)
     if settings.scope == "failures":
-        radius = {label: _radius(matrix, labels, centre, label) for label, centre in centres.items()}
-        near, passing_total = _near_counts(workspace, embedding, centres, radius, seed, _scaled(progress, 0.7, 0.8))
+        passing, passing_total = _passing_sample(workspace, embedding, seed, _scaled(progress, 0.7, 0.75))
+        progress(0.75, "estimating each mode's failure rate")
+        rates = mode_rates(matrix, labels, centres, passing, passing_total / max(len(passing), 1))
         overall = len(record_ids) / max(len(record_ids) + passing_total, 1)
-    else:
-        near = {label: float(np.sum((labels == label) & ~failed)) for label in centres}
+    else:  # every call is clustered: a mode's rate is its members' own
+        rates = {label: _members_rate(failed[labels == label]) for label in centres}
         overall = float(failed.mean())
     progress(0.8, "matching to the previous run")
     previous = previous_run_id(workspace, embedding.model_id)
@@ -280,10 +268,11 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     for label, centre in centres.items():
         members = labels == label
         failures = int(np.sum(members & failed))
-        rate = failures / max(failures + near[label], 1e-9)
+        rate = rates[label].rate
         rows.append({
             "cluster_id": identities[label].cluster_id, "keywords": words[label].keywords, "name": words[label].name,
             "size": int(members.sum()), "failures": failures, "failure_rate": rate,
+            "failure_rate_low": rates[label].low, "failure_rate_high": rates[label].high,
             "lift": rate / overall if overall > 0 else None, "status": identities[label].status,
             "examples": [record_ids[row] for row in central_examples(matrix, labels, texts, centre, label)],
             "centroid": centre.tolist(), "previous_id": identities[label].previous_id,
@@ -338,10 +327,11 @@ def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_i
         for row in rows:
             cursor.execute("""
                 INSERT INTO clusters (run_id, cluster_id, name, keywords, size, failures, failure_rate, lift,
-                                      status, examples, centroid)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                      status, examples, centroid, failure_rate_low, failure_rate_high)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [run_id, row["cluster_id"], row["name"], json.dumps(row["keywords"]), row["size"], row["failures"],
-                 row["failure_rate"], row["lift"], row["status"], json.dumps(row["examples"]), row["centroid"]])
+                 row["failure_rate"], row["lift"], row["status"], json.dumps(row["examples"]), row["centroid"],
+                 row["failure_rate_low"], row["failure_rate_high"]])
         for cluster_id in gone:
             cursor.execute("""
                 INSERT INTO clusters (run_id, cluster_id, name, keywords, size, failures, failure_rate, lift,

@@ -62,7 +62,8 @@ def list_clusters(workspace: Workspace, run_id: str | None = None) -> list[dict[
     """The run's failure modes, biggest impact (size x lift) first and gone ones last.
 
     Each: id, name (a reviewer's rename wins), renamed (bool), keywords, size, failures,
-    failure_rate, lift, status, first_seen, last_seen, weekly, examples (record ids).
+    failure_rate (with failure_rate_low and _high, its 95% interval), lift, status, first_seen,
+    last_seen, weekly, examples (record ids).
     """
     run_id = _run_id(workspace, run_id)
     return [] if run_id is None else _clusters(workspace, run_id)
@@ -83,8 +84,8 @@ def _clusters(workspace: Workspace, run_id: str, cluster_id: int | None = None) 
     cursor = workspace.cursor()
     cursor.execute("""
         SELECT c.cluster_id AS id, coalesce(n.name, c.name) AS name, n.name IS NOT NULL AS renamed, c.keywords,
-               c.size, c.failures, c.failure_rate, c.lift, c.status, c.first_seen, c.last_seen, c.weekly,
-               c.examples
+               c.size, c.failures, c.failure_rate, c.failure_rate_low, c.failure_rate_high, c.lift, c.status,
+               c.first_seen, c.last_seen, c.weekly, c.examples
         FROM clusters c LEFT JOIN cluster_names n USING (cluster_id)
         WHERE c.run_id = ? AND (? IS NULL OR c.cluster_id = ?)
         ORDER BY c.status = 'gone', c.size * coalesce(c.lift, 1) DESC, c.cluster_id""", [run_id, cluster_id, cluster_id])

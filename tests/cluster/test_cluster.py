@@ -75,7 +75,8 @@ def test_cluster_numbers_add_up(clustered):
     overall = failures / total_records
     for cluster in list_clusters(clustered):
         assert cluster["failures"] == cluster["size"]  # only failures were clustered
-        assert 0 < cluster["failure_rate"] <= 1
+        # every refund, login or shipping call failed; the passing calls ask about other things
+        assert cluster["failure_rate"] >= 0.9 and cluster["failure_rate_low"] <= cluster["failure_rate"] <= 1
         assert cluster["lift"] == pytest.approx(cluster["failure_rate"] / overall)
         assert cluster["lift"] > 1.5  # the passing calls are about other things
         assert sum(week["count"] for week in cluster["weekly"]) == cluster["size"]
@@ -235,6 +236,8 @@ def test_cli_cluster_then_clusters_json_with_members(workspace, tmp_path, capsys
     assert sorted(members) == sorted(failing)
     assert all(set(row["examples"]) <= set(row["members"]) for row in rows)
     assert all(len(row["example_texts"]) == len(row["examples"]) for row in rows)
+    modes = [row for row in rows if row["id"] != NOISE]
+    assert all(row["failure_rate_low"] <= row["failure_rate"] <= row["failure_rate_high"] for row in modes)
 
 
 def test_cli_clusters_shows_what_each_mode_is_about_not_ids(clustered, capsys):
