@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from mining.cluster import latest_run
 from mining.ingest import JSON_COLUMNS
 from mining.sql_filter import Where
 from mining.store import Workspace
@@ -66,6 +67,8 @@ class RecordFilter:
     feedback: Feedback = "any"
     has_error: bool | None = None
     search: str = ""
+    signals: tuple[str, ...] = ()  # records any of these signals flagged (stored names, e.g. "refusal")
+    modes: tuple[int, ...] = ()  # records in these failure modes of the latest run (-1: left unclustered)
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,17 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _where(f: RecordFilter) -> Where:
+def _where(workspace: Workspace, f: RecordFilter) -> Where:
     """The filter's conditions over `records`."""
     where = Where()
+    if f.signals:
+        where.add("record_id IN (SELECT record_id FROM signals WHERE signal IN (SELECT unnest($signals)))",
+                  signals=list(f.signals))
+    if f.modes:
+        run = latest_run(workspace)
+        where.add("record_id IN (SELECT record_id FROM cluster_members WHERE run_id = $run_id"
+                  " AND cluster_id IN (SELECT unnest($modes)))", run_id=run["run_id"] if run else None,
+                  modes=list(f.modes))
     where.among("source_files", "source_file", f.source_files)
     where.among("formats", "source_format", f.formats)
     where.among("models", "model", f.models)
@@ -118,14 +129,14 @@ def filter_options(workspace: Workspace) -> FilterOptions:
 
 def count_records(workspace: Workspace, f: RecordFilter = RecordFilter()) -> int:
     """How many records match the filter."""
-    where = _where(f)
+    where = _where(workspace, f)
     return workspace.cursor().execute(f"SELECT count(*) FROM records WHERE {where.sql}", where.params).fetchone()[0]
 
 
 def list_records(workspace: Workspace, f: RecordFilter = RecordFilter(), page: int = 1,
                  page_size: int = 50) -> pl.DataFrame:
     """One page (1-based) of matching records, newest first, as short summary columns."""
-    where = _where(f)
+    where = _where(workspace, f)
     sql = (f"SELECT {_SUMMARY_COLUMNS} FROM records WHERE {where.sql}"
            " ORDER BY ts DESC NULLS LAST, record_id LIMIT $limit OFFSET $offset")
     return workspace.frame(sql, {**where.params, **_limit_offset(page, page_size)})

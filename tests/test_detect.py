@@ -295,6 +295,19 @@ def test_failures_page_shows_counts_explanations_and_the_rate(loaded):
     assert any("Detection done" in element.value for element in at.success)
 
 
+def test_from_a_signal_count_to_exactly_those_calls(loaded):
+    """"Refusal 2" links to Records filtered to the two refusals, and Records reads the link."""
+    at = start("views/failures.py")
+    links = {link.proto.query_string: link.proto for link in at.get("page_link")}
+    assert links["signal=refusal"].label == "Open the 2 calls in Records" and links["signal=refusal"].page == "records"
+    records = start("views/records.py", signal="refusal")
+    shown = records.dataframe[0].value
+    assert sorted(shown["source_id"]) == sorted(flagged(loaded, "refusal"))
+    assert records.multiselect(key="records_f_signals").value == ["refusal"]
+    records.multiselect(key="records_f_signals").set_value(["refusal", "invalid_json"]).run()
+    assert len(records.dataframe[0].value) == len(set(flagged(loaded, "refusal")) | set(flagged(loaded, "invalid_json")))
+
+
 def test_failures_page_switches_a_signal_off(loaded):
     at = start("views/failures.py")
     at.toggle(key="signal_on:refusal").set_value(False)

@@ -22,6 +22,7 @@ import ui
 from mining import jobs
 from mining.cluster import (cluster_detail, latest_run, list_clusters, map_figure, map_points, rename_cluster,
                             similar_records)
+from mining.common import plural
 from mining.embed import BACKENDS, DEFAULT_MODEL, TEXT_CHOICES, embedding_settings, save_embedding_settings
 from mining.store import Workspace
 
@@ -234,6 +235,8 @@ def detail(workspace: Workspace, cluster_id: int, run_id: str) -> None:
     columns[2].metric("Lift", f"{cluster['lift']:.1f}×" if cluster["lift"] is not None else "–")
     columns[3].metric("Trend", cluster["status"] or "–")
     st.text("Keywords: " + (", ".join(cluster["keywords"] or []) or "–"))
+    st.page_link("views/records.py", label=f"Open the {plural(cluster['size'], 'call')} of this mode in Records",
+                 icon=":material/open_in_new:", query_params={"mode": str(cluster_id)})
     left, right = st.columns([3, 2])
     with left:
         examples(cluster)

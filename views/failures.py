@@ -66,6 +66,9 @@ def signal_list(workspace: Workspace) -> None:
             left, right = st.columns([1, 3])
             left.metric(ui.plain(count.signal.label), f"{count.records:,}" if count.enabled else "off")
             right.text(count.signal.explanation)
+            if count.enabled and count.records:  # from the count to exactly those calls
+                right.page_link("views/records.py", label=f"Open the {plural(count.records, 'call')} in Records",
+                                icon=":material/open_in_new:", query_params={"signal": count.signal.name})
 
 
 def rate_chart(workspace: Workspace) -> None:

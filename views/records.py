@@ -16,12 +16,15 @@ import streamlit as st
 import table_ui
 import ui
 from mining.browse import FilterOptions, RecordFilter, count_records, filter_options, get_record, list_records
-from mining.detect import signals_of
+from mining.cluster import mode_names
+from mining.detect import signal_labels, signals_of
 from mining.store import Workspace
 
 PAGE_SIZE = 50
 PAGE_KEY = "records_page"
 LAST_SELECTED_KEY = "records_last_selected"
+SIGNALS_KEY = "records_f_signals"
+MODES_KEY = "records_f_modes"
 FEEDBACK_LABELS = {"any": "Any", "negative": "Negative", "positive": "Positive", "none": "No feedback"}
 TABLE_COLUMNS = {
     "ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm", timezone="UTC"),
@@ -38,10 +41,34 @@ TABLE_COLUMNS = {
 
 
 
-def filters(options: FilterOptions) -> RecordFilter:
-    """The filter widgets, read into a RecordFilter."""
+def from_link(key: str, param: str, known: list[Any], kind: type) -> None:
+    """A link's filter (`?signal=refusal&mode=3`, from a count on another page) as the widget's
+    starting value, once: afterwards the reader's own choice wins. Unknown values are dropped."""
+    if key in st.session_state or param not in st.query_params:
+        return
+    chosen = []
+    for value in st.query_params.get_all(param):
+        try:
+            value = kind(value)
+        except ValueError:
+            continue
+        if value in known:
+            chosen.append(value)
+    st.session_state[key] = chosen
+
+
+def filters(workspace: Workspace, options: FilterOptions) -> RecordFilter:
+    """The filter widgets, read into a RecordFilter; a link may choose the signals and modes."""
     search = st.text_input("Search", placeholder="words in the request, the response or the conversation",
                            key="records_search")
+    labels, modes = signal_labels(workspace), mode_names(workspace)
+    from_link(SIGNALS_KEY, "signal", list(labels), str)
+    from_link(MODES_KEY, "mode", list(modes), int)
+    what = st.columns(2)
+    signals = what[0].multiselect("Signal", list(labels), format_func=lambda name: labels.get(name, name),
+                                  key=SIGNALS_KEY)
+    chosen_modes = what[1].multiselect("Failure mode", list(modes), format_func=modes.get, key=MODES_KEY,
+                                       help="Failure modes of the latest clustering run.")
     first_row = st.columns(3)
     files = first_row[0].multiselect("Source file", options.source_files)
     formats = first_row[1].multiselect("Format", options.formats)
@@ -52,7 +79,7 @@ def filters(options: FilterOptions) -> RecordFilter:
     feedback = second_row[1].selectbox("Feedback", list(FEEDBACK_LABELS), format_func=FEEDBACK_LABELS.get)
     errors_only = second_row[2].toggle("Errors only")
     return RecordFilter(tuple(files), tuple(formats), tuple(models), since, until, feedback,
-                        True if errors_only else None, search)
+                        True if errors_only else None, search, tuple(signals), tuple(chosen_modes))
 
 
 def record_table(rows: pl.DataFrame, table_key: str) -> str | None:
@@ -130,7 +157,7 @@ options = filter_options(workspace)
 if not options.source_files:
     st.info("No records yet: ingest logs on the Ingest page, or load the demo data from the Overview.")
 else:
-    record_filter = filters(options)
+    record_filter = filters(workspace, options)
     page = ui.page_picker(count_records(workspace, record_filter), PAGE_SIZE, PAGE_KEY, "matching records")
     rows = list_records(workspace, record_filter, page, PAGE_SIZE)
     # A fresh table per page, filter and rows, so a selection never points at a row it was not made on.

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 import ui
 from failure_modes_data import HTML, use_fp32_embeddings, write_failure_modes_log
 from mining import jobs
-from mining.cluster import ClusterSettings, list_clusters, map_figure, map_points, run_clustering
+from mining.cluster import ClusterSettings, list_clusters, map_figure, map_points, member_source_ids, run_clustering
 from mining.ingest import ingest_paths
 from paths import ROOT
 
@@ -75,6 +75,24 @@ def test_the_list_ranks_modes_and_a_selected_one_opens_in_detail(clustered):
     examples = [code.value for code in at.code]
     assert len(examples) >= 3
     assert any(text.startswith("Keywords: ") for text in (element.value for element in at.text))
+
+
+def test_from_a_mode_to_exactly_its_calls_in_records(clustered):
+    at = start()
+    table = at.dataframe[0]
+    first = list_clusters(clustered)[0]
+    assert table.value["interval"][0].endswith("%")  # the rate's 95% interval, e.g. "62–94%"
+    at.session_state[table.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    links = {link.proto.query_string: link.proto for link in at.get("page_link")}
+    link = links[f"mode={first['id']}"]
+    assert link.page == "records" and link.label == f"Open the {first['size']} calls of this mode in Records"
+    records = AppTest.from_file(ROOT / "app.py", default_timeout=120).run()
+    records.query_params.update(mode=str(first["id"]))
+    records.switch_page("views/records.py").run()
+    assert not records.exception
+    shown = set(records.dataframe[0].value["source_id"])
+    assert shown == set(member_source_ids(clustered)[first["id"]])
 
 
 def test_a_reviewer_renames_a_mode(clustered):
