@@ -8,15 +8,16 @@ ui.plain where an element reads markdown (charts escape their labels themselves)
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import streamlit as st
 
 import table_ui
 import ui
 from mining.report import charts
-from mining.report.data import WeeklyReport, weekly_report, weeks_with_records
-from mining.report.period import ReportPeriod, last_week, period_for_week
+from mining.report.data import WeeklyReport, weekly_report, weeks_with_activity, weeks_with_records
+from mining.report.period import (ReportPeriod, default_period, last_week, period_between, period_for_week,
+                                  this_week)
 from mining.report.formatting import (EMPTY, TITLES, change, count, kappa, moment, no_modes_reason, percent,
                                       period_line, points, score_figures, scored_of, top_modes)
 from mining.report.html import render_html
@@ -24,6 +25,9 @@ from mining.report.markdown import render_markdown
 from mining.store import Workspace
 
 WEEK_KEY = "report_week"
+PERIOD_KIND_KEY = "report_period_kind"
+DAYS_KEY = "report_days"
+PERIOD_KINDS = {"week": "A week", "this": "This week so far", "days": "Days"}
 MODE_COLUMNS = {
     "id": st.column_config.NumberColumn("Id", width="small"),
     "name": st.column_config.TextColumn("Failure mode", width="large"),
@@ -42,14 +46,27 @@ EXPORT_COLUMNS = {
 
 
 def choose_period(workspace: Workspace) -> ReportPeriod:
-    """The week to report on: last week by default, or any week that holds calls."""
-    default = last_week(datetime.now(timezone.utc).date()).label
-    with_calls = weeks_with_records(workspace)
-    weeks = sorted({default, *with_calls}, reverse=True)
+    """The period to report on: a week (by default the last complete one, or the latest week when
+    anything happened), this week so far, or any days."""
+    today = datetime.now(timezone.utc).date()
+    active = weeks_with_activity(workspace)
+    default = default_period(active, today)
+    kind = st.segmented_control("Period", list(PERIOD_KINDS), format_func=PERIOD_KINDS.get, key=PERIOD_KIND_KEY,
+                                default="this" if default.label.endswith("so far") else "week") or "week"
+    if kind == "this":
+        return this_week(today)
+    if kind == "days":
+        chosen = st.date_input("Days", value=(today - timedelta(days=6), today), max_value=today, key=DAYS_KEY,
+                               help="UTC days, both included; compared with as many days just before.")
+        first, last = (chosen if isinstance(chosen, tuple) and len(chosen) == 2 else (today, today))
+        return period_between(first, last)
+    fallback = default.label if not default.label.endswith("so far") else last_week(today).label
+    weeks = sorted({fallback, last_week(today).label, *active}, reverse=True)
     if st.session_state.get(WEEK_KEY) not in weeks:
-        st.session_state[WEEK_KEY] = default
+        st.session_state[WEEK_KEY] = fallback
     week = st.selectbox("Week", weeks, key=WEEK_KEY, format_func=lambda label: period_for_week(label).describe(),
                         help="ISO weeks, Monday to Sunday in UTC; each is compared with the week before.")
+    with_calls = weeks_with_records(workspace)
     if with_calls and week not in with_calls:
         st.info(f"No calls were logged in {week}; the latest week with calls is {with_calls[0]}.")
     return period_for_week(week)

@@ -1,9 +1,10 @@
-"""The `report` command: `python -m mining report [--week 2026-W47 | --from DATE --to DATE] [--out FILE]
-[--format html|md]`.
+"""The `report` command: `faultline report [--week 2026-W47 | --this-week | --from DATE --to DATE]
+[--out FILE] [--format html|md]`.
 
 Why it prints only the path: it runs from cron before the meeting, and a script can mail or copy
-what it wrote (`file=$(python -m mining report)`). The week defaults to the last complete ISO week
-(UTC), compared with the week before; the format follows the file's extension unless given.
+what it wrote (`file=$(faultline report)`). The week defaults to the last complete ISO week (UTC),
+or, when nothing happened in it (a team's first weeks), the latest week when something did; it is
+compared with the week before. The format follows the file's extension unless given.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 
 from mining.cli_base import EXIT_OK, AddCommand, CommandFailed
 from mining.common import missing_folder
-from mining.report.data import weekly_report
-from mining.report.period import ReportError, ReportPeriod, last_week, period_between, period_for_week
+from mining.report.data import weekly_report, weeks_with_activity
+from mining.report.period import ReportError, ReportPeriod, default_period, period_between, period_for_week, this_week
 from mining.report.html import render_html
 from mining.report.markdown import render_markdown
 from mining.store import Workspace
@@ -32,15 +33,18 @@ def _day(value: str, option: str) -> date:
         raise CommandFailed(f"{option} {value!r} is not a date; write it like 2026-11-16") from exc
 
 
-def _period(args: argparse.Namespace) -> ReportPeriod:
+def _period(workspace: Workspace, args: argparse.Namespace) -> ReportPeriod:
     if bool(args.since) != bool(args.until):
         raise CommandFailed("give both --from and --to, or neither")
-    if args.week and args.since:
-        raise CommandFailed("give --week or --from/--to, not both")
+    if sum((bool(args.week), bool(args.since), args.this_week)) > 1:
+        raise CommandFailed("give one of --week, --this-week or --from/--to")
+    today = datetime.now(timezone.utc).date()
     try:
         if args.since:
             return period_between(_day(args.since, "--from"), _day(args.until, "--to"))
-        return period_for_week(args.week) if args.week else last_week(datetime.now(timezone.utc).date())
+        if args.this_week:
+            return this_week(today)
+        return period_for_week(args.week) if args.week else default_period(weeks_with_activity(workspace), today)
     except ReportError as exc:
         raise CommandFailed(str(exc)) from exc
 
@@ -55,7 +59,7 @@ def _format(out: Path, given: str | None) -> str:
 
 
 def command_report(workspace: Workspace, args: argparse.Namespace) -> int:
-    period = _period(args)
+    period = _period(workspace, args)
     label = re.sub(r"[^\w.-]+", "_", period.label)
     out = Path(args.out) if args.out else Path(f"faultline-report-{label}.{args.format or 'html'}")
     render = FORMATS[_format(out, args.format)]
@@ -76,7 +80,9 @@ def add_commands(add: AddCommand) -> None:
                                            "evaluation runs) as one self-contained HTML file or Markdown; "
                                            "prints the file's path.")
     report.add_argument("--week", metavar="YYYY-Www", help="the ISO week, e.g. 2026-W47 (default: the last complete "
-                                                           "week, UTC), compared with the week before")
+                                                           "week, UTC, or when nothing happened in it the latest week "
+                                                           "when something did), compared with the week before")
+    report.add_argument("--this-week", action="store_true", help="this week so far, Monday to today")
     report.add_argument("--from", dest="since", metavar="DATE", help="or a range of days: the first (UTC) ...")
     report.add_argument("--to", dest="until", metavar="DATE", help="... and the last, included; compared with as many "
                                                                   "days before")

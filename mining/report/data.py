@@ -34,6 +34,17 @@ EXAMPLES_PER_MODE = 3
 EXAMPLE_CHARS = 600
 
 
+def weeks_with_activity(workspace: Workspace) -> list[str]:
+    """ISO weeks in which anything the report tells happened, newest first: calls logged, reviews
+    written, datasets exported, evaluation runs made."""
+    rows = workspace.cursor().execute("""
+        SELECT DISTINCT CAST(date_trunc('week', moment AT TIME ZONE 'UTC') AS DATE) AS monday FROM (
+            SELECT ts AS moment FROM records UNION ALL SELECT event_at FROM review_events
+            UNION ALL SELECT created_at FROM exports UNION ALL SELECT updated_at FROM eval_runs)
+        WHERE moment IS NOT NULL ORDER BY monday DESC""").fetchall()
+    return [week_label(monday) for (monday,) in rows]
+
+
 def weeks_with_records(workspace: Workspace) -> list[str]:
     """ISO weeks holding at least one dated record, newest first: the weeks worth reporting on."""
     rows = workspace.cursor().execute("""

@@ -76,6 +76,24 @@ def last_week(today: date) -> ReportPeriod:
     return ReportPeriod(monday, monday + timedelta(days=7), week_label(monday))
 
 
+def this_week(today: date) -> ReportPeriod:
+    """This ISO week so far: Monday to today, included (the meeting's own week, reviews and all)."""
+    monday = today - timedelta(days=today.weekday())
+    return ReportPeriod(monday, today + timedelta(days=1), f"{week_label(monday)} so far")
+
+
+def default_period(active_weeks: list[str], today: date) -> ReportPeriod:
+    """The period a report opens on: the last complete week when anything happened in it (calls,
+    reviews, exports, evaluation runs), else the latest week when something did (this week so far
+    when that is the current one), else the last complete week all the same."""
+    last = last_week(today)
+    if not active_weeks or last.label in active_weeks:
+        return last
+    current = this_week(today)
+    latest = active_weeks[0]
+    return current if latest == week_label(current.start) else period_for_week(latest)
+
+
 def period_between(first: date, last: date) -> ReportPeriod:
     """The days `first` to `last`, both included."""
     if last < first:

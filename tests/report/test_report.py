@@ -11,10 +11,12 @@ import pytest
 
 import report_data
 from mining.__main__ import main
+from mining.ingest import ingest_paths
 from mining.report import (ReportError, last_week, period_between, period_for_week, render_html, render_markdown,
                            weekly_report)
 from mining.report import charts
-from mining.report.data import mode_status
+from mining.report.data import mode_status, weeks_with_activity
+from mining.report.period import default_period, this_week
 from mining.report.formatting import TITLES
 from mining.store import Workspace
 
@@ -271,3 +273,47 @@ def test_gone_modes_are_capped_like_the_top_ones_most_failures_before_first(work
     monkeypatch.setattr(data, "TOP_MODES", 1)
     capped = [mode for mode in weekly_report(workspace, w47).modes.modes if mode.status == "gone"]
     assert len(capped) == 1 and capped[0].previous == max(mode.previous for mode in gone)
+
+
+# --- Which period a report opens on ------------------------------------------------------------
+
+def test_this_week_so_far_runs_from_monday_to_today_included():
+    period = this_week(date(2026, 12, 3))  # a Thursday
+    assert (period.start, period.end, period.label) == (date(2026, 11, 30), date(2026, 12, 4), "2026-W49 so far")
+
+
+@pytest.mark.parametrize("active, expected", [
+    (["2026-W48", "2026-W47"], "2026-W48"),  # the last complete week had work: it
+    (["2026-W45", "2026-W44"], "2026-W45"),  # a quiet last week: the latest week when something happened
+    (["2026-W49", "2026-W47"], "2026-W49 so far"),  # only this week since: this week so far
+    ([], "2026-W48"),  # nothing at all: the last complete week all the same
+])
+def test_a_report_opens_on_the_latest_period_with_something_in_it(active, expected):
+    assert default_period(active, date(2026, 12, 3)).label == expected
+
+
+def test_reviews_exports_and_evaluations_make_a_week_worth_reporting(workspace, write_log, openai_line):
+    from mining.review import save_review
+
+    log = write_log("old.jsonl", [openai_line("old-1", "Where is my parcel?", "Sorry.", ts="2026-10-05T10:00:00Z",
+                                              thumbs="down")])
+    ingest_paths(workspace, [log])
+    assert weeks_with_activity(workspace) == ["2026-W41"]
+    record_id, = workspace.cursor().execute("SELECT record_id FROM records").fetchone()
+    save_review(workspace, record_id, "ana", verdict="hard_example", at=datetime(2026, 11, 18, tzinfo=timezone.utc))
+    assert weeks_with_activity(workspace) == ["2026-W47", "2026-W41"]  # a review this later week: worth a report
+
+
+def test_the_command_reports_this_week_when_that_is_all_there_is(workspace, write_log, openai_line, tmp_path,
+                                                                   monkeypatch, capsys):
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ingest_paths(workspace, [write_log("new.jsonl", [openai_line("new-1", "Hi?", "Sorry.", ts=now, thumbs="down")])])
+    Workspace.close_all()
+    monkeypatch.chdir(tmp_path)
+    assert main(["-w", str(workspace.path), "report"]) == 0
+    written = Path(capsys.readouterr().out.strip())
+    assert written.name.endswith("_so_far.html")
+    monday = this_week(datetime.now(timezone.utc).date()).start
+    assert f"period {monday:%a %d %b %Y} to" in written.read_text(encoding="utf-8")
+    assert main(["-w", str(workspace.path), "report", "--this-week", "--week", "2026-W47"]) == 1
+    assert "give one of --week, --this-week or --from/--to" in capsys.readouterr().err

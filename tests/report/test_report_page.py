@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 import report_data
 from mining.report import last_week
-from mining.report.data import weeks_with_records
+from mining.report.data import weeks_with_activity, weeks_with_records
 from mining.report.formatting import TITLES
 from paths import ROOT
 
@@ -30,6 +30,18 @@ def pick_week(at: AppTest, week: str) -> AppTest:
     next(box for box in at.selectbox if box.label == "Week").set_value(week).run()
     assert not at.exception, at.exception
     return at
+
+
+def test_a_workspace_whose_only_calls_are_this_week_opens_on_this_week_so_far(workspace, write_log, openai_line):
+    from mining.ingest import ingest_paths
+
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ingest_paths(workspace, [write_log("new.jsonl", [openai_line("new-1", "Hi?", "Sorry.", ts=now, thumbs="down")])])
+    at = start()
+    period = next(control for control in at.button_group if control.label == "Period")
+    assert period.value == "this"  # the meeting sees this week's calls, not an empty last week
+    period.set_value("days").run()
+    assert not at.exception and any(box.label == "Days" for box in at.date_input)
 
 
 def test_an_empty_workspace_shows_last_week_and_says_no_data(workspace):
@@ -68,12 +80,13 @@ def test_a_week_with_data_shows_every_section(workspace, ids):
     assert runs["Accuracy"][0] == "60.0% [50.0%, 70.0%]"
 
 
-def test_a_week_without_calls_points_to_the_latest_week_that_has_some(workspace, ids, monkeypatch):
+def test_a_quiet_last_week_opens_on_the_latest_week_with_data_and_says_where_calls_are(workspace, ids, monkeypatch):
     from mining.report import period
 
     monkeypatch.setattr(period, "last_week", lambda today: period.period_for_week("2026-W50"))  # after the data
     at = start()
-    assert at.selectbox[0].value == "2026-W50"
+    assert at.selectbox[0].value == weeks_with_activity(workspace)[0]  # not the empty 2026-W50
+    pick_week(at, "2026-W50")
     infos = " ".join(info.value for info in at.info)
     assert f"No calls were logged in 2026-W50; the latest week with calls is {weeks_with_records(workspace)[0]}." in infos
     pick_week(at, report_data.WEEK)
