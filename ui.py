@@ -305,6 +305,25 @@ def show_conversation(record: dict[str, Any]) -> None:
         st.code(record["expected_output"], language=None, wrap_lines=True)
 
 
+def show_exchange(record: dict[str, Any], signals: list[dict[str, Any]]) -> None:
+    """One call in short, in the transcript style of Records: the signals that fired, the user's
+    last message and what the model answered (a mode's examples: what was asked and what went wrong)."""
+    for signal in signals:
+        st.caption(plain(f"⚑ {signal['label']}" + (f": {signal['detail']}" if signal["detail"] else "")))
+    asked = [message for message in record["input_messages"] or [] if message.get("role") == "user"]
+    with st.chat_message("user"):
+        st.text(asked[-1].get("content") or "" if asked else record.get("cluster_text") or "(no request logged)")
+    with st.chat_message("assistant"):
+        if record["response_text"] is not None:
+            st.text(record["response_text"])
+        if record["tool_calls"]:
+            st.json(record["tool_calls"], expanded=False)
+        if record["error"]:
+            st.error(plain(record["error"]))
+        if record["response_text"] is None and not record["tool_calls"] and not record["error"]:
+            st.text("(no response logged)")
+
+
 def call_details(record: dict[str, Any]) -> dict[str, Any]:
     """Everything about the call that is not conversation, feedback or the raw line."""
     skip = {"input_messages", "cluster_text", "response_text", "feedback", "feedback_score", "feedback_comment",

@@ -20,9 +20,11 @@ import access_ui
 import table_ui
 import ui
 from mining import jobs
+from mining.browse import get_record
 from mining.cluster import (cluster_detail, latest_run, list_clusters, map_figure, map_points, rename_cluster,
                             similar_records)
 from mining.common import plural
+from mining.detect import signals_of
 from mining.embed import BACKENDS, DEFAULT_MODEL, TEXT_CHOICES, embedding_settings, save_embedding_settings
 from mining.store import Workspace
 
@@ -155,8 +157,6 @@ def failure_map(workspace: Workspace, run: dict[str, Any]) -> None:
 
 def record_preview(workspace: Workspace, record_id: str) -> None:
     """The clicked call's request and response, and a link to it in full on the Records page."""
-    from mining.browse import get_record
-
     record = get_record(workspace, record_id)
     if record is None:
         return
@@ -202,11 +202,16 @@ def trend_chart(weekly: list[dict[str, Any]]) -> None:
     st.plotly_chart(figure, key="cluster_trend", config={"displayModeBar": False})
 
 
-def examples(cluster: dict[str, Any]) -> None:
-    """The most central calls of the mode, as text: what a reader should picture."""
+def examples(workspace: Workspace, cluster: dict[str, Any]) -> None:
+    """The most central calls of the mode, each as what was asked, what the model answered and the
+    signals that fired: a mode is a kind of request, and what went wrong with it is in the answers."""
     st.markdown("**Most typical examples**")
     for example in cluster["examples"]:
-        st.code(example["text"] or "(no text)", language=None, wrap_lines=True)
+        record = get_record(workspace, example["record_id"])
+        if record is None:
+            continue
+        with st.container(border=True):
+            ui.show_exchange(record, signals_of(workspace, example["record_id"]))
 
 
 def neighbours(workspace: Workspace, cluster: dict[str, Any]) -> None:
@@ -239,7 +244,7 @@ def detail(workspace: Workspace, cluster_id: int, run_id: str) -> None:
                  icon=":material/open_in_new:", query_params={"mode": str(cluster_id)})
     left, right = st.columns([3, 2])
     with left:
-        examples(cluster)
+        examples(workspace, cluster)
     with right:
         trend_chart(cluster["weekly"])
         rename_form(workspace, cluster)

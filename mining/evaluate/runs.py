@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from mining.common import Progress, now_utc
+from mining.common import Progress, now_utc, plural
 from mining.detect import signal_settings
 from mining.embed import text_vectors
 from mining.evaluate.answers import AnswerFile, AnswerMapping, match_answers
@@ -190,7 +190,7 @@ def evaluate_file(workspace: Workspace, name: str, path: str | Path, mapping: An
         raise RunError("the golden set has no item with a reference answer: add golden items and review them first")
     answer_file = match_answers(path, golden.items, mapping)
     if not answer_file.answers:
-        raise RunError(f"{answer_file.path}: none of its {answer_file.rows} rows matches a golden item "
+        raise RunError(f"{answer_file.path}: none of its {plural(answer_file.rows, 'row')} matches a golden item "
                        f"(by {mapping.key}); e.g. {', '.join(answer_file.unknown[:3]) or 'no rows'}")
     detail = {"file": str(Path(path).expanduser().resolve()), "mapping": mapping.as_json(), "redact": redact}
     _start_run(workspace, name, "file", detail, chosen, created_by, replace_answers=True)
@@ -199,7 +199,8 @@ def evaluate_file(workspace: Workspace, name: str, path: str | Path, mapping: An
     summary = score_run(workspace, name, golden)
     summary.answer_file = answer_file
     if answer_file.unknown:
-        summary.warnings.append(f"{len(answer_file.unknown)} rows name no golden item, e.g. {', '.join(answer_file.unknown[:3])}")
+        summary.warnings.append(f"{plural(len(answer_file.unknown), 'row')} name{'s' if len(answer_file.unknown) == 1 else ''} "
+                                f"no golden item, e.g. {', '.join(answer_file.unknown[:3])}")
     if answer_file.duplicates:
         summary.warnings.append(f"{len(answer_file.duplicates)} golden items have more than one row (the first counts)")
     if answer_file.missing:

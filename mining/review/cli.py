@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from mining.cli_base import EXIT_OK, EXIT_USAGE, AddCommand, CommandFailed, workspace_option
+from mining.common import plural
 from mining.review.events import VERDICTS
 from mining.store import Workspace
 
@@ -76,8 +77,10 @@ def command_annotations(workspace: Workspace, args: argparse.Namespace) -> int:
           + (f", new tags {', '.join(report.tags_added)}" if report.tags_added else ""))
     if report.missing_records:
         shown = ", ".join(report.missing_records[:5]) + (" ..." if len(report.missing_records) > 5 else "")
-        print(f"  {report.events_for_missing_records} events are for {len(report.missing_records)} records this "
-              f"workspace does not hold (kept; they apply once those logs are ingested): {shown}")
+        events = report.events_for_missing_records
+        print(f"  {plural(events, 'event')} {'is' if events == 1 else 'are'} for "
+              f"{plural(len(report.missing_records), 'record')} this workspace does not hold "
+              f"(kept; they apply once those logs are ingested): {shown}")
     return EXIT_OK
 
 

@@ -72,8 +72,12 @@ def test_the_list_ranks_modes_and_a_selected_one_opens_in_detail(clustered):
     assert not at.exception
     assert any(header.value == ui.plain(ranked[0]["name"]) for header in at.subheader)
     assert {metric.label for metric in at.metric} >= {"Records", "Failure rate", "Lift", "Trend"}
-    examples = [code.value for code in at.code]
-    assert len(examples) >= 3
+    # each example: what was asked and what the model answered, in the transcript style of Records
+    asked = [message for message in at.chat_message if message.name == "user"]
+    answered = [message for message in at.chat_message if message.name == "assistant"]
+    assert len(asked) == len(answered) >= 3
+    assert all(message.text[0].value == "Please check our help centre." for message in answered)  # the failing answer
+    assert any(caption.value.startswith(ui.plain("⚑ Negative feedback")) for caption in at.caption)
     assert any(text.startswith("Keywords: ") for text in (element.value for element in at.text))
 
 

@@ -51,8 +51,12 @@ def test_map_and_a_failure_mode_open_and_a_rerun_keeps_them(top_mode, app_url, p
     select_row(page, grid, lambda: expect(page.get_by_text("Most typical examples")).to_be_visible(timeout=10_000))
     expect(page.get_by_role("heading", name=top_mode["name"])).to_be_visible()
     expect(page.locator('[data-testid="stMetric"]', has_text="Lift")).to_contain_text(f"{top_mode['lift']:.1f}×")
+    # Each example as what was asked and what the model answered, with the signal that fired.
+    messages = page.locator('[data-testid="stChatMessage"]')
     for example in top_mode["examples"]:
-        expect(page.locator('[data-testid="stCode"]').get_by_text(example["text"], exact=True)).to_be_visible()
+        expect(messages.get_by_text(example["text"], exact=True)).to_be_visible()
+    expect(messages.get_by_text("Please check our help centre.", exact=True)).to_have_count(len(top_mode["examples"]))
+    expect(page.get_by_text("Negative feedback", exact=False).first).to_be_visible()
 
     # A second run from the page goes in the background and reports back; modes carry over as stable.
     page.get_by_role("button", name="Find failure modes").click()

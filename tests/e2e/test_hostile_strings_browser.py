@@ -312,7 +312,7 @@ def test_every_user_or_log_supplied_string_is_inert_text_on_every_page(hostile_w
         watch.check(f"Export: {tab}", *codes)
 
     open_nav(page, "Evaluate")
-    shown(page, page.get_by_text("Golden set: 1 items", exact=False))
+    shown(page, page.get_by_text("Golden set: 1 item ", exact=False))
     watch.check("Evaluate")
     watch.tab("Runs")
     watch.check("Evaluate: runs", "EV", "EW", "MN")

@@ -116,7 +116,7 @@ def test_bad_files_are_refused_with_file_line_and_problem(workspace, ids, tmp_pa
         evaluate_file(workspace, "broken", broken)
     with pytest.raises(AnswerFileError, match="no column 'answer'; the file has id, reply"):
         evaluate_file(workspace, "cols", write(tmp_path / "cols.jsonl", [{"id": "bill-1", "reply": "x"}]))
-    with pytest.raises(RunError, match="none of its 1 rows matches a golden item"):
+    with pytest.raises(RunError, match="none of its 1 row matches a golden item"):
         evaluate_file(workspace, "none", write(tmp_path / "none.jsonl", [{"id": "zzz", "answer": "x"}]))
     with pytest.raises(AnswerFileError, match="use a .jsonl"):
         evaluate_file(workspace, "txt", tmp_path / "answers.txt")

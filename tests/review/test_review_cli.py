@@ -73,7 +73,7 @@ def test_annotations_export_then_import_elsewhere_twice(path, tmp_path, write_lo
     assert main(["-w", other_path, "annotations", "import", file]) == 0
     out = capsys.readouterr().out
     assert "3 events read, 3 added, 0 already present" in out
-    assert "1 events are for 1 records this workspace does not hold" in out
+    assert "1 event is for 1 record this workspace does not hold" in out
     assert main(["-w", other_path, "annotations", "import", file, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["events_added"], report["events_present"]) == (0, 3)
