@@ -18,6 +18,14 @@ from mining.cluster.algorithms import NOISE
 KEYWORDS = 10
 NAME_WORDS = 4
 EXAMPLES = 5
+# Chat filler: greetings, thanks and their shorthand say nothing about what went wrong, yet a mode of
+# short chat messages ("hello, vm thx") would otherwise be named after them.
+CHAT_FILLER = frozenset("""
+    hi hello hey heya hiya howdy yo hii helo hellp morning evening afternoon greetings
+    thanks thank thx thnx thanx tnx ty tysm cheers appreciated appreciate pls plz please kindly
+    ok okay okey kk yes yeah yep yup nope sure cool great awesome lol haha hmm umm uh oh
+    bye goodbye cya sorry sry dear sir madam guys team
+""".split())
 
 
 @dataclass(frozen=True)
@@ -34,13 +42,14 @@ def class_tfidf_keywords(texts: list[str], labels: np.ndarray, top: int = KEYWOR
     Unigrams and bigrams, English stop words removed. c-TF-IDF weight of term t in class c:
     tf(t, c) / words(c) * log(1 + mean words per class / frequency of t over all classes).
     """
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     clusters = sorted(int(label) for label in np.unique(labels) if label != NOISE)
     if not clusters:
         return {}
     documents = [" ".join(texts[i] for i in np.flatnonzero(labels == label)) for label in clusters]
-    vectorizer = CountVectorizer(stop_words="english", ngram_range=(1, 2), token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
+    stop_words = sorted(ENGLISH_STOP_WORDS | CHAT_FILLER)
+    vectorizer = CountVectorizer(stop_words=stop_words, ngram_range=(1, 2), token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
     try:
         counts = vectorizer.fit_transform(documents).toarray().astype(np.float64)
     except ValueError:  # every text is stop words or numbers: nothing to say
@@ -58,18 +67,22 @@ def class_tfidf_keywords(texts: list[str], labels: np.ndarray, top: int = KEYWOR
     return result
 
 
-def _drop_covered(keywords: list[str]) -> list[str]:
-    """Leave out a word already said by a better-ranked bigram, and a bigram of two words already listed.
+def _same_word(first: str, second: str) -> bool:
+    """One word, or a shorthand of the other ("acc" and "account"), in three letters or more."""
+    shorter, longer = sorted((first, second), key=len)
+    return shorter == longer or (len(shorter) >= 3 and longer.startswith(shorter))
 
-    "refund", "refund order", "order" says "refund order" once.
+
+def _drop_covered(keywords: list[str]) -> list[str]:
+    """Leave out a word already said by a better-ranked bigram, and a bigram of two words already
+    listed; a shorthand counts as the word it shortens, so a name does not say it twice.
+
+    "refund", "refund order", "order" says "refund order" once; "acc", "account acc" says "acc" once.
     """
     kept: list[str] = []
     for keyword in keywords:
-        words = keyword.split()
-        said = {word for phrase in kept for word in phrase.split()}
-        if len(words) == 1 and words[0] in said:
-            continue
-        if len(words) > 1 and all(word in said for word in words):
+        said = [word for phrase in kept for word in phrase.split()]
+        if all(any(_same_word(word, other) for other in said) for word in keyword.split()):
             continue
         kept.append(keyword)
     return kept

@@ -257,3 +257,16 @@ def test_cli_clusters_shows_what_each_mode_is_about_not_ids(clustered, capsys):
 def test_cli_clusters_before_any_run_fails_clearly(workspace, capsys):
     assert main(["--workspace", str(workspace.path), "clusters"]) == 1
     assert "no clustering run yet" in capsys.readouterr().err
+
+
+def test_names_leave_out_chat_filler_and_say_a_shorthand_once():
+    """The demo's "hello max", "vm thx" and "acc, account acc": greetings and thanks name nothing."""
+    texts = ["hello, my vm is slow thx", "hi there vm so slow pls help", "hello vm very slow thanks",
+             "hey vm slow again thank you", "acc locked", "my acc is locked, account locked",
+             "account acc locked out", "locked out of acc"]
+    keywords = class_tfidf_keywords(texts, np.array([0, 0, 0, 0, 1, 1, 1, 1]))
+    filler = {"hello", "hi", "hey", "thx", "thanks", "thank", "pls"}
+    assert not any(word in filler for words in keywords.values() for keyword in words for word in keyword.split())
+    assert name_from_keywords(keywords[0], "x").startswith(("slow", "vm"))
+    said = [word for keyword in keywords[1] for word in keyword.split()]
+    assert not ("acc" in said and "account" in said), keywords[1]  # one concept, said once
