@@ -53,20 +53,20 @@ PIPELINES = ("Faultline (hdbscan)", "Faultline (kmeans)", "BERTopic")
 class Bench:
     """The warm workspace and what every run is scored on: failure records in scope order."""
 
-    def __init__(self, data: Path, folder: Path) -> None:
+    def __init__(self, data: Path, folder: Path, name: str = "clinc150") -> None:
         sys.path.insert(0, str(ROOT))
         from mining.cluster.run import scope_ids
         from mining.embed import EmbeddingSettings, embed_records, text_sql, vectors_for
         from mining.ingest import ingest_paths
         from mining.store import Workspace
 
-        truth = json.loads((data / "clinc150_truth.json").read_text())
+        truth = json.loads((data / f"{name}_truth.json").read_text())
         self.failing_intents: list[str] = truth["failing_intents"]
         self.embedding = EmbeddingSettings()
         self.template = folder / "warm.duckdb"
         self.folder = folder
         workspace = Workspace.open(self.template)
-        report, = ingest_paths(workspace, [data / "clinc150_openai.jsonl"])
+        report, = ingest_paths(workspace, [data / f"{name}_openai.jsonl"])
         if report.error:
             raise SystemExit(report.error)
         started = time.perf_counter()
@@ -242,7 +242,8 @@ def run_seed(bench: Bench, seed: int, embedding_model: Any, tag: str = "") -> di
         results[name] = {**score(bench.intents, labels, bench.failing_intents, rates, bench.true_rate),
                          "seconds": seconds,
                          "stage_seconds": stage, **extra, "load": f"{before} -> {load()}"}
-        print(f"{tag}seed {seed} {name}: mean F1 {results[name]['mean_f1']:.3f}, {results[name]['recovered']}/10, "
+        print(f"{tag}seed {seed} {name}: mean F1 {results[name]['mean_f1']:.3f}, "
+              f"{results[name]['recovered']}/{len(bench.failing_intents)}, "
               f"rate error {results[name]['mean_rate_error']:.3f} (max {results[name]['max_rate_error']:.3f}), "
               f"{seconds:.2f} s (stage {stage:.2f} s{'' if extra.get('stage_matches_run', True) else ', differs'}), "
               f"load {results[name]['load']}", file=sys.stderr, flush=True)
@@ -260,7 +261,7 @@ def report(runs: list[dict[str, dict[str, Any]]], failing: list[str]) -> None:
     """Markdown tables: the summary per pipeline, then best F1 per intent (mean over seeds)."""
     reference = statistics.mean(run["BERTopic"]["seconds"] for run in runs)
     reference_stage = statistics.mean(run["BERTopic"]["stage_seconds"] for run in runs)
-    print("| pipeline | recovered (of 10) | mean F1 | NMI | unclustered | clusters | whole run | vs BERTopic "
+    print(f"| pipeline | recovered (of {len(failing)}) | mean F1 | NMI | unclustered | clusters | whole run | vs BERTopic "
           "| clustering stage | vs BERTopic's |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in PIPELINES:
@@ -294,10 +295,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
                         help="one run of each pipeline per seed (default 0 1 2 3 4)")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures as JSON")
+    parser.add_argument("--name", default="clinc150", help="the log's name in DATA: NAME_openai.jsonl and NAME_truth.json "
+                                                          "(banking77: see bench/banking77.py)")
     args = parser.parse_args()
     fingerprint = code_fingerprint()
     with tempfile.TemporaryDirectory() as folder:
-        bench = Bench(Path(args.data), Path(folder))
+        bench = Bench(Path(args.data), Path(folder), args.name)
         print(f"{bench.records:,} records, {len(bench.record_ids)} failures, {len(bench.failing_intents)} failing "
               f"intents; embedded ({bench.embedding.model_id}) in {bench.embed_seconds:.1f} s, before timing; "
               f"{os.cpu_count()} cores, load {load()}", file=sys.stderr, flush=True)
