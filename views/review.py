@@ -2,7 +2,7 @@
 progress, agreement and the adjudication list.
 
 The team's tabs (progress, agreement and adjudication, annotations, taxonomy) live in
-views/review_team.py. Every action is one call into mining/ (review_events, review_queue, ...).
+views/review_team.py. Every action is one call into mining/ (mining.review: events, queue, ...).
 
 Every button that writes is bound to what it showed when it was drawn (ui.bound_press): a save to the
 call and review version its form was opened for, an undo to the action it named, a bulk apply to its

@@ -6,9 +6,9 @@ way must leave that previous run as the latest, never a half-written one. The ru
 written first (status 'running') and marked 'failed' with the reason if anything goes wrong, so
 the history says what happened.
 
-The stages are in their own modules: cluster_algorithms (reduce, cluster, attach, map),
-cluster_labels (keywords, names, examples), cluster_identity (ids and trends across runs). Reading
-runs back is cluster_views; nearest neighbours is similar.
+The stages are in their own modules of this package: algorithms (reduce, cluster, attach, map),
+labels (keywords, names, examples), rates (each mode's failure rate), identity (ids and trends
+across runs). Reading runs back is views; nearest neighbours is similar.
 """
 
 from __future__ import annotations

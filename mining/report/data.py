@@ -234,7 +234,7 @@ def mode_status(failures: int, previous: int, earlier: int) -> str:
     """The trend of a mode from the period before to this one.
 
     new: no failure of it before this period; gone: failures before, none now; a mode back after a
-    quiet period is growing; otherwise the ratio rule of the runs' own trend (cluster_identity).
+    quiet period is growing; otherwise the ratio rule of the runs' own trend (mining.cluster.identity).
     """
     if failures == 0:
         return "gone"
