@@ -128,6 +128,8 @@ def examples_section(report: WeeklyReport) -> None:
         return
     for mode in shown:
         with st.expander(ui.plain(f"#{mode.id} {mode.name}")):
+            st.page_link("views/records.py", label="Open this mode's calls in Records", icon=":material/open_in_new:",
+                         query_params={"mode": str(mode.id)})
             for example in mode.examples:
                 st.text(f"{example.source_id} · {moment(example.ts)}")
                 st.code(example.request, language=None, wrap_lines=True)

@@ -75,6 +75,8 @@ def test_a_week_with_data_shows_every_section(workspace, ids):
         r"\<img src\=x onerror\=\"window\.pwned\=1\"\> billing \| refunds")]
     codes = [code.value for code in at.code]
     assert report_data.SCRIPT in codes  # the planted script, shown verbatim as code
+    links = {link.proto.query_string: link.proto for link in at.get("page_link")}
+    assert {"mode=1", "mode=0"} <= set(links) and links["mode=1"].page == "records"  # the mode's calls, in Records
     runs = next(frame.value for frame in at.dataframe if "Run" in frame.value.columns)
     assert runs["Run"].tolist() == ["cand-old", "cand-a", "cand-wip"]
     assert runs["Accuracy"][0] == "60.0% [50.0%, 70.0%]"
