@@ -164,8 +164,7 @@ def page_picker(total: int, page_size: int, key: str, noun: str) -> int:
 
 def ingest_history(ingests: list[dict]) -> None:
     """The latest ingests as a table: what happened to every file, failed ones included."""
-    ingests = [{**ingest, "file": shown_path(ingest["file"]),
-                "message": ingest["message"] and ingest["message"].replace(ingest["file"], shown_path(ingest["file"]))}
+    ingests = [{**ingest, "file": shown_path(ingest["file"]), "message": shown_message(ingest["message"], ingest["file"])}
                for ingest in ingests]
     table_ui.table(ingests, column_order=list(INGEST_HISTORY_COLUMNS),
                    columns=INGEST_HISTORY_COLUMNS)
@@ -290,6 +289,19 @@ def show_conversation(record: dict[str, Any]) -> None:
             if message.get("tool_calls"):
                 st.caption("Tool calls")
                 st.json(message["tool_calls"])
+    show_response(record)
+    if record["expected_output"] is not None:
+        st.text("Expected output")
+        st.code(record["expected_output"], language=None, wrap_lines=True)
+
+
+def shown_message(message: str | None, path: str) -> str | None:
+    """A message about the file at `path` with the file named as `shown_path` names it."""
+    return message and message.replace(path, shown_path(path))
+
+
+def show_response(record: dict[str, Any]) -> None:
+    """What the model answered, as the chat's last message: text, tool calls, or the error."""
     with st.chat_message("assistant"):
         if record["response_text"] is not None:
             st.text(record["response_text"])
@@ -300,9 +312,6 @@ def show_conversation(record: dict[str, Any]) -> None:
             st.error(plain(record["error"]))
         if record["response_text"] is None and not record["tool_calls"] and not record["error"]:
             st.text("(no response logged)")
-    if record["expected_output"] is not None:
-        st.text("Expected output")
-        st.code(record["expected_output"], language=None, wrap_lines=True)
 
 
 def show_exchange(record: dict[str, Any], signals: list[dict[str, Any]]) -> None:
@@ -311,17 +320,10 @@ def show_exchange(record: dict[str, Any], signals: list[dict[str, Any]]) -> None
     for signal in signals:
         st.caption(plain(f"⚑ {signal['label']}" + (f": {signal['detail']}" if signal["detail"] else "")))
     asked = [message for message in record["input_messages"] or [] if message.get("role") == "user"]
+    request = (asked[-1].get("content") or "") if asked else (record.get("cluster_text") or "(no request logged)")
     with st.chat_message("user"):
-        st.text(asked[-1].get("content") or "" if asked else record.get("cluster_text") or "(no request logged)")
-    with st.chat_message("assistant"):
-        if record["response_text"] is not None:
-            st.text(record["response_text"])
-        if record["tool_calls"]:
-            st.json(record["tool_calls"], expanded=False)
-        if record["error"]:
-            st.error(plain(record["error"]))
-        if record["response_text"] is None and not record["tool_calls"] and not record["error"]:
-            st.text("(no response logged)")
+        st.text(request)
+    show_response(record)
 
 
 def call_details(record: dict[str, Any]) -> dict[str, Any]:

@@ -105,7 +105,7 @@ def show_report(report: IngestReport) -> None:
     with st.container(border=True):
         st.text(shown)
         if report.error:
-            st.error(ui.plain(report.error.replace(report.file, shown)))
+            st.error(ui.plain(ui.shown_message(report.error, report.file)))
             return
         counts = st.columns(5)
         for column, (label, value) in zip(counts, [

@@ -51,8 +51,9 @@ def choose_period(workspace: Workspace) -> ReportPeriod:
     today = datetime.now(timezone.utc).date()
     active = weeks_with_activity(workspace)
     default = default_period(active, today)
+    opens_on_this_week = default == this_week(today)
     kind = st.segmented_control("Period", list(PERIOD_KINDS), format_func=PERIOD_KINDS.get, key=PERIOD_KIND_KEY,
-                                default="this" if default.label.endswith("so far") else "week") or "week"
+                                default="this" if opens_on_this_week else "week") or "week"
     if kind == "this":
         return this_week(today)
     if kind == "days":
@@ -60,7 +61,7 @@ def choose_period(workspace: Workspace) -> ReportPeriod:
                                help="UTC days, both included; compared with as many days just before.")
         first, last = (chosen if isinstance(chosen, tuple) and len(chosen) == 2 else (today, today))
         return period_between(first, last)
-    fallback = default.label if not default.label.endswith("so far") else last_week(today).label
+    fallback = last_week(today).label if opens_on_this_week else default.label
     weeks = sorted({fallback, last_week(today).label, *active}, reverse=True)
     if st.session_state.get(WEEK_KEY) not in weeks:
         st.session_state[WEEK_KEY] = fallback
