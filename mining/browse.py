@@ -69,6 +69,7 @@ class RecordFilter:
     search: str = ""
     signals: tuple[str, ...] = ()  # records any of these signals flagged (stored names, e.g. "refusal")
     modes: tuple[int, ...] = ()  # records in these failure modes of the latest run (-1: left unclustered)
+    kinds: tuple[int, ...] = ()  # failures of these failure kinds of the latest run (-1: other failures)
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,15 @@ def _where(workspace: Workspace, f: RecordFilter) -> Where:
     if f.signals:
         where.add("record_id IN (SELECT record_id FROM signals WHERE signal IN (SELECT unnest($signals)))",
                   signals=list(f.signals))
-    if f.modes:
+    if f.modes or f.kinds:
         run = latest_run(workspace)
+        where.add("true", run_id=run["run_id"] if run else None)
+    if f.modes:
         where.add("record_id IN (SELECT record_id FROM cluster_members WHERE run_id = $run_id"
-                  " AND cluster_id IN (SELECT unnest($modes)))", run_id=run["run_id"] if run else None,
-                  modes=list(f.modes))
+                  " AND cluster_id IN (SELECT unnest($modes)))", modes=list(f.modes))
+    if f.kinds:
+        where.add("record_id IN (SELECT record_id FROM kind_members WHERE run_id = $run_id"
+                  " AND kind_id IN (SELECT unnest($kinds)))", kinds=list(f.kinds))
     where.among("source_files", "source_file", f.source_files)
     where.among("formats", "source_format", f.formats)
     where.among("models", "model", f.models)

@@ -337,6 +337,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE clusters ADD COLUMN failure_rate_high DOUBLE;
         """,
     ),
+    (
+        8,
+        "failure kinds: what went wrong, from the response side, per run (mining.cluster.kinds)",
+        """
+        CREATE TABLE failure_kinds (
+            run_id    VARCHAR NOT NULL,
+            kind_id   INTEGER NOT NULL,
+            name      VARCHAR NOT NULL,
+            signals   JSON,
+            basis     VARCHAR NOT NULL,
+            size      BIGINT NOT NULL,
+            example   VARCHAR,
+            PRIMARY KEY (run_id, kind_id)
+        );
+        CREATE TABLE kind_members (
+            run_id    VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL,
+            kind_id   INTEGER NOT NULL,
+            PRIMARY KEY (run_id, record_id)
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

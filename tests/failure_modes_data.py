@@ -96,9 +96,16 @@ MODES = {"refund": REFUNDS, "login": LOGIN, "shipping": SHIPPING}
 START = datetime(2026, 10, 19, 9, 0, tzinfo=timezone.utc)  # a Monday: three full ISO weeks of calls
 
 
-def _line(call_id: str, question: str, when: datetime, thumbs: str) -> dict:
-    """One OpenAI-shape call with thumbs feedback; the answer is no refusal, so only the thumbs mark failures."""
-    answer = "Thanks for asking, here is what I found." if thumbs == "up" else "Please check our help centre."
+WRONG_ANSWERS = [  # what a failing call answers when the log varies them (failure kinds)
+    "Please check our help centre.",
+    "Call our 24/7 hotline on 0800 123 4567 and quote code SHOP-{n}.",
+    "I'm sorry, I can't help with that.",
+]
+
+
+def _line(call_id: str, question: str, when: datetime, thumbs: str, wrong: str = WRONG_ANSWERS[0]) -> dict:
+    """One OpenAI-shape call with thumbs feedback; unless `wrong` is a refusal, only the thumbs mark failures."""
+    answer = "Thanks for asking, here is what I found." if thumbs == "up" else wrong
     return {
         "id": call_id, "timestamp": when.isoformat().replace("+00:00", "Z"),
         "request": {"model": "gpt-test", "messages": [
@@ -110,13 +117,17 @@ def _line(call_id: str, question: str, when: datetime, thumbs: str) -> dict:
     }
 
 
-def failure_mode_lines() -> list[dict]:
-    """Every failing call (thumbs down) of the three modes, spread over three weeks, and the good calls."""
+def failure_mode_lines(varied_answers: bool = False) -> list[dict]:
+    """Every failing call (thumbs down) of the three modes, spread over three weeks, and the good calls.
+
+    With `varied_answers` the failing calls of every mode answer one of WRONG_ANSWERS in turn, so the
+    three kinds of wrong answer cut across the three modes."""
     lines = []
     for mode, texts in MODES.items():
         for index, text in enumerate(texts):
             when = START + timedelta(days=index, hours=len(lines) % 7)
-            lines.append(_line(f"{mode}-{index:02d}", text.format(n=4100 + index * 7), when, "down"))
+            wrong = WRONG_ANSWERS[index % len(WRONG_ANSWERS) if varied_answers else 0].format(n=index)
+            lines.append(_line(f"{mode}-{index:02d}", text.format(n=4100 + index * 7), when, "down", wrong))
     for repeat in range(3):
         for index, text in enumerate(GOOD):
             when = START + timedelta(days=index + repeat * 7, hours=3)
@@ -124,9 +135,9 @@ def failure_mode_lines() -> list[dict]:
     return lines
 
 
-def write_failure_modes_log(path: Path) -> Path:
-    """The log as a JSONL file at `path`."""
-    path.write_text("".join(json.dumps(line) + "\n" for line in failure_mode_lines()), encoding="utf-8")
+def write_failure_modes_log(path: Path, varied_answers: bool = False) -> Path:
+    """The log as a JSONL file at `path` (see failure_mode_lines for `varied_answers`)."""
+    path.write_text("".join(json.dumps(line) + "\n" for line in failure_mode_lines(varied_answers)), encoding="utf-8")
     return path
 
 

@@ -21,8 +21,8 @@ import table_ui
 import ui
 from mining import jobs
 from mining.browse import get_record
-from mining.cluster import (cluster_detail, latest_run, list_clusters, map_figure, map_points, rename_cluster,
-                            similar_records)
+from mining.cluster import (OTHER_KIND, ModeKindTable, cluster_detail, kinds_of_mode, latest_run, list_clusters,
+                            map_figure, map_points, mode_kind_table, rename_cluster, similar_records)
 from mining.common import plural
 from mining.detect import signals_of
 from mining.embed import BACKENDS, DEFAULT_MODEL, TEXT_CHOICES, embedding_settings, save_embedding_settings
@@ -125,6 +125,55 @@ def cluster_table(clusters: list[dict[str, Any]]) -> int | None:
                            selection_mode="single-row", columns=LIST_COLUMNS, column_order=list(LIST_COLUMNS))
     selected = event.selection.rows
     return rows["id"][selected[0]] if selected and selected[0] < rows.height else None
+
+
+# --- What went wrong: failure kinds across the modes -----------------------------------------
+
+
+def kind_columns(table: ModeKindTable) -> dict[str, Any]:
+    """One column per kind, headed by its name (kept apart when two names are alike)."""
+    columns: dict[str, Any] = {"mode": st.column_config.TextColumn("Failure mode", width="medium")}
+    for kind in table.kinds:
+        columns[f"kind_{kind['id']}"] = st.column_config.NumberColumn(
+            kind["name"], help=ui.plain(f"{kind['name']}: {plural(kind['size'], 'call')} in all"))
+    return columns
+
+
+def kinds_section(workspace: Workspace, clusters: list[dict[str, Any]], run_id: str) -> None:
+    """The mode x kind table: what users asked (rows) against what went wrong in the answer
+    (columns), the kinds that cut across modes in words, and a link to each kind's calls."""
+    table = mode_kind_table(workspace, clusters, run_id)
+    st.subheader("What went wrong, across the modes")
+    if not table.kinds:
+        st.info("This run has no failure kinds: it was made before Faultline sorted failures into kinds. "
+                "Find failure modes again to see them.")
+        return
+    st.caption("A failure's kind is what its answer did: the signals that say so (a refusal, a cut-off answer, "
+               "invalid JSON...) or, when none fired, the wording of the answer shared with other failures. "
+               "A kind in many modes is one fix for all of them.")
+    for line in table.sentences():
+        st.text(line)
+    columns = kind_columns(table)
+    rows = pl.DataFrame([{"mode": mode["name"], **{f"kind_{kind['id']}": table.counts.get((mode["id"], kind["id"]), 0)
+                                                   for kind in table.kinds}} for mode in table.modes],
+                        schema={name: pl.String if name == "mode" else pl.Int64 for name in columns})
+    table_ui.table(rows, key="clusters_kinds", columns=columns, column_order=list(columns))
+    with st.expander("Open a kind's calls in Records"):
+        for kind in table.kinds:
+            st.page_link("views/records.py", label=ui.plain(f"{kind['name']}: {plural(kind['size'], 'call')}"),
+                         icon=":material/open_in_new:", query_params={"kind": str(kind["id"])})
+
+
+def mode_kinds(workspace: Workspace, cluster_id: int, run_id: str) -> None:
+    """What went wrong in this mode, by kind, each opening exactly those calls in Records."""
+    kinds = kinds_of_mode(workspace, cluster_id, run_id)
+    if not kinds:
+        return
+    st.markdown("**What went wrong here**")
+    for kind in kinds:
+        name = "Other failures" if kind["id"] == OTHER_KIND else kind["name"]
+        st.page_link("views/records.py", label=ui.plain(f"{name}: {plural(kind['calls'], 'call')}"),
+                     icon=":material/open_in_new:", query_params={"mode": str(cluster_id), "kind": str(kind["id"])})
 
 
 # --- The map -----------------------------------------------------------------------------------
@@ -246,6 +295,7 @@ def detail(workspace: Workspace, cluster_id: int, run_id: str) -> None:
     with left:
         examples(workspace, cluster)
     with right:
+        mode_kinds(workspace, cluster_id, run_id)
         trend_chart(cluster["weekly"])
         rename_form(workspace, cluster)
     neighbours(workspace, cluster)
@@ -283,6 +333,7 @@ else:
     clusters = list_clusters(workspace, run["run_id"])
     st.subheader("Ranked by impact")
     chosen = cluster_table(clusters)
+    kinds_section(workspace, clusters, run["run_id"])
     failure_map(workspace, run)
     if chosen is not None:
         st.divider()

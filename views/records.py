@@ -16,7 +16,7 @@ import streamlit as st
 import table_ui
 import ui
 from mining.browse import FilterOptions, RecordFilter, count_records, filter_options, get_record, list_records
-from mining.cluster import mode_names
+from mining.cluster import kind_names, mode_names
 from mining.detect import signal_labels, signals_of
 from mining.store import Workspace
 
@@ -25,6 +25,7 @@ PAGE_KEY = "records_page"
 LAST_SELECTED_KEY = "records_last_selected"
 SIGNALS_KEY = "records_f_signals"
 MODES_KEY = "records_f_modes"
+KINDS_KEY = "records_f_kinds"
 FEEDBACK_LABELS = {"any": "Any", "negative": "Negative", "positive": "Positive", "none": "No feedback"}
 TABLE_COLUMNS = {
     "ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm", timezone="UTC"),
@@ -58,17 +59,20 @@ def from_link(key: str, param: str, known: list[Any], kind: type) -> None:
 
 
 def filters(workspace: Workspace, options: FilterOptions) -> RecordFilter:
-    """The filter widgets, read into a RecordFilter; a link may choose the signals and modes."""
+    """The filter widgets, read into a RecordFilter; a link may choose the signals, modes and kinds."""
     search = st.text_input("Search", placeholder="words in the request, the response or the conversation",
                            key="records_search")
-    labels, modes = signal_labels(workspace), mode_names(workspace)
+    labels, modes, kinds = signal_labels(workspace), mode_names(workspace), kind_names(workspace)
     from_link(SIGNALS_KEY, "signal", list(labels), str)
     from_link(MODES_KEY, "mode", list(modes), int)
-    what = st.columns(2)
+    from_link(KINDS_KEY, "kind", list(kinds), int)
+    what = st.columns(3)
     signals = what[0].multiselect("Signal", list(labels), format_func=lambda name: labels.get(name, name),
                                   key=SIGNALS_KEY)
     chosen_modes = what[1].multiselect("Failure mode", list(modes), format_func=modes.get, key=MODES_KEY,
-                                       help="Failure modes of the latest clustering run.")
+                                       help="Failure modes of the latest clustering run: what was asked.")
+    chosen_kinds = what[2].multiselect("Failure kind", list(kinds), format_func=kinds.get, key=KINDS_KEY,
+                                       help="Failure kinds of the latest clustering run: what went wrong in the answer.")
     first_row = st.columns(3)
     files = first_row[0].multiselect("Source file", options.source_files)
     formats = first_row[1].multiselect("Format", options.formats)
@@ -79,7 +83,8 @@ def filters(workspace: Workspace, options: FilterOptions) -> RecordFilter:
     feedback = second_row[1].selectbox("Feedback", list(FEEDBACK_LABELS), format_func=FEEDBACK_LABELS.get)
     errors_only = second_row[2].toggle("Errors only")
     return RecordFilter(tuple(files), tuple(formats), tuple(models), since, until, feedback,
-                        True if errors_only else None, search, tuple(signals), tuple(chosen_modes))
+                        True if errors_only else None, search, tuple(signals), tuple(chosen_modes),
+                        tuple(chosen_kinds))
 
 
 def record_table(rows: pl.DataFrame, table_key: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import polars as pl
 import streamlit as st
 
 import table_ui
@@ -18,8 +19,8 @@ from mining.report import charts
 from mining.report.data import WeeklyReport, weekly_report, weeks_with_activity, weeks_with_records
 from mining.report.period import (ReportPeriod, default_period, last_week, period_between, period_for_week,
                                   this_week)
-from mining.report.formatting import (EMPTY, TITLES, change, count, kappa, moment, no_modes_reason, percent,
-                                      period_line, points, score_figures, scored_of, top_modes)
+from mining.report.formatting import (EMPTY, TITLES, change, count, kappa, kind_grid, moment, no_modes_reason,
+                                      percent, period_line, points, rate_text, score_figures, scored_of, top_modes)
 from mining.report.html import render_html
 from mining.report.markdown import render_markdown
 from mining.store import Workspace
@@ -35,6 +36,8 @@ MODE_COLUMNS = {
     "failures": st.column_config.NumberColumn("Failures"),
     "previous": st.column_config.NumberColumn("Period before"),
     "change": st.column_config.TextColumn("Change"),
+    "rate": st.column_config.TextColumn("Failure rate (95%)", help="Of all the calls of this mode's kind, the share "
+                                                                   "that failed, with its 95% interval."),
     "keywords": st.column_config.TextColumn("Keywords"),
 }
 EXPORT_COLUMNS = {
@@ -114,11 +117,29 @@ def modes_section(report: WeeklyReport) -> None:
     st.caption(ui.plain(f"From clustering run {modes.run_id} ({moment(modes.run_finished_at)}); "
                         f"{count(modes.unclustered)} failures of this period are in no mode."))
     rows = [{"id": mode.id, "name": mode.name, "status": mode.status, "failures": mode.failures,
-             "previous": mode.previous, "change": change(mode.failures, mode.previous),
+             "previous": mode.previous, "change": change(mode.failures, mode.previous), "rate": rate_text(mode),
              "keywords": ", ".join(mode.keywords[:6])} for mode in modes.modes]
     table_ui.table(rows, columns=MODE_COLUMNS, column_order=list(MODE_COLUMNS),
                    key="report_modes")
     chart(charts.modes_figure(modes.modes), "report_modes_chart")
+
+
+def kinds_section(report: WeeklyReport) -> None:
+    """The period's failures of the shown modes by what went wrong in the answer, and the kinds
+    that cut across modes, in words; each kind opens its calls in Records."""
+    st.subheader(TITLES["kinds"])
+    headers, rows = kind_grid(report.modes)
+    if not rows:
+        st.info(EMPTY["kinds"])
+        return
+    for line in report.modes.kinds.sentences():
+        st.text(line)
+    table_ui.table(pl.DataFrame(rows, schema=[f"c{i}" for i in range(len(headers))], orient="row"),
+                   columns={f"c{i}": header for i, header in enumerate(headers)}, key="report_kinds")
+    with st.expander("Open a kind's calls in Records"):
+        for kind in report.modes.kinds.kinds:
+            st.page_link("views/records.py", label=ui.plain(kind["name"]), icon=":material/open_in_new:",
+                         query_params={"kind": str(kind["id"])})
 
 
 def examples_section(report: WeeklyReport) -> None:
@@ -191,6 +212,7 @@ st.caption(f"{period_line(report)} (UTC days). The same report as a file:")
 downloads(report)
 volume_section(report)
 modes_section(report)
+kinds_section(report)
 examples_section(report)
 reviews_section(report)
 exports_section(report)

@@ -1,4 +1,5 @@
-"""Clustering: the failures grouped into failure modes, with names, impact, a stable identity from
+"""Clustering: the failures grouped into failure modes (what was asked) and failure kinds (what
+went wrong in the answer), with names, impact, a stable identity from
 run to run (a mode keeps its id and its reviewer's name), a 2-D map and similar-call search.
 
 The pages and the command line use what is named here. `map_figure` loads plotly, so it is
@@ -9,15 +10,17 @@ from typing import Any
 
 from mining.cluster.algorithms import ALGORITHMS
 from mining.cluster.identity import trend
+from mining.cluster.kind_views import ModeKindTable, kind_names, kinds_of_mode, list_kinds, mode_kind_table
+from mining.cluster.kinds import OTHER as OTHER_KIND
 from mining.cluster.run import SCOPES, ClusteringError, ClusterSettings, RunSummary, run_clustering
 from mining.cluster.similar import similar_records
 from mining.cluster.views import (NOISE, cluster_detail, example_texts, latest_run, list_clusters, map_points,
                                   member_source_ids, membership_sql, mode_names, rename_cluster, source_ids)
 
-__all__ = ["ALGORITHMS", "NOISE", "SCOPES", "ClusterSettings", "ClusteringError", "RunSummary", "cluster_detail",
-           "example_texts", "latest_run", "list_clusters", "map_figure", "map_points", "member_source_ids",
-           "membership_sql", "mode_names", "rename_cluster", "run_clustering", "similar_records", "source_ids",
-           "trend"]
+__all__ = ["ALGORITHMS", "NOISE", "OTHER_KIND", "SCOPES", "ClusterSettings", "ClusteringError", "ModeKindTable",
+           "RunSummary", "cluster_detail", "example_texts", "kind_names", "kinds_of_mode", "latest_run", "list_clusters",
+           "list_kinds", "map_figure", "map_points", "member_source_ids", "membership_sql", "mode_kind_table",
+           "mode_names", "rename_cluster", "run_clustering", "similar_records", "source_ids", "trend"]
 
 
 def __getattr__(name: str) -> Any:

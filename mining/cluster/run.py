@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -27,10 +28,11 @@ from mining.cluster.algorithms import (ALGORITHMS, NOISE, Assignment, attach_noi
                                        default_min_cluster_size, get_algorithm, map_coordinates,
                                        neighbour_graph)
 from mining.cluster.identity import ClusterShape, match_clusters
+from mining.cluster.kinds import Kinds, failure_kinds
 from mining.cluster.labels import central_examples, distinct_name, labels_for
 from mining.cluster.rates import ModeRate, mode_rates, wilson
 from mining.common import Progress
-from mining.detect import failures_sql
+from mining.detect import failures_sql, signal_labels
 from mining.embed import EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
 from mining.processes import this_process
 from mining.store import Workspace
@@ -110,17 +112,18 @@ def scope_ids(workspace: Workspace, scope: str) -> list[str]:
 
 
 def _record_facts(workspace: Workspace, record_ids: list[str], text: str) -> dict[str, list]:
-    """Text, time and failure flag of each record, in the order of `record_ids`."""
+    """Text, time, failure flag, answer and signals of each record, in the order of `record_ids`."""
     cursor = workspace.cursor()
     try:
         register_ids(cursor, record_ids)
         table = cursor.sql(f"""
             SELECT {text_sql(text, 'r')} AS text, r.ts,
-                   r.record_id IN ({failures_sql()}) AS failed
+                   r.record_id IN ({failures_sql()}) AS failed, r.response_text AS answer,
+                   coalesce((SELECT list(s.signal) FROM signals s WHERE s.record_id = r.record_id), []) AS fired
             FROM wanted w JOIN records r USING (record_id) ORDER BY w.position""").to_arrow_table()
     finally:
         cursor.close()
-    return {name: table.column(name).to_pylist() for name in ("text", "ts", "failed")}
+    return {name: table.column(name).to_pylist() for name in ("text", "ts", "failed", "answer", "fired")}
 
 
 def _start_run(workspace: Workspace, run_id: str, settings: ClusterSettings, embedding: EmbeddingSettings) -> None:
@@ -253,6 +256,10 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     else:  # every call is clustered: a mode's rate is its members' own
         rates = {label: _members_rate(failed[labels == label]) for label in centres}
         overall = float(failed.mean())
+    progress(0.78, "sorting the failures into kinds")
+    failed_rows = np.flatnonzero(failed)
+    kinds = failure_kinds([facts["answer"][row] for row in failed_rows],
+                          [frozenset(facts["fired"][row]) for row in failed_rows], signal_labels(workspace))
     progress(0.8, "matching to the previous run")
     previous = previous_run_id(workspace, embedding.model_id)
     ids = np.asarray(record_ids)
@@ -279,7 +286,8 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
         })
     _settle_names(workspace, previous, rows)
     progress(0.95, "saving the run")
-    _store_run(workspace, run_id, previous, ids, member_ids, coordinates, assignment, rows, gone)
+    _store_run(workspace, run_id, previous, ids, member_ids, coordinates, assignment, rows, gone,
+               (ids[failed_rows], kinds))
     statuses = {status: sum(1 for row in rows if row["status"] == status)
                 for status in ("new", "growing", "shrinking", "stable")}
     statuses["gone"] = len(gone)
@@ -304,10 +312,24 @@ def _settle_names(workspace: Workspace, previous: str | None, rows: list[dict[st
             taken.add(row["name"].lower())
 
 
+def _store_kinds(cursor: duckdb.DuckDBPyConnection, run_id: str, failure_ids: np.ndarray, kinds: Kinds) -> None:
+    """The run's failure kinds and the kind of each of its failures."""
+    members = pa.table({"record_id": pa.array(failure_ids.tolist(), pa.string()),
+                        "kind_id": pa.array(kinds.labels.tolist(), pa.int32())})
+    cursor.register("new_kind_members", members)
+    cursor.execute("INSERT INTO kind_members SELECT ?, record_id, kind_id FROM new_kind_members", [run_id])
+    cursor.unregister("new_kind_members")
+    cursor.executemany("""INSERT INTO failure_kinds (run_id, kind_id, name, signals, basis, size, example)
+                              VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                       [[run_id, kind_id, kind.name, json.dumps(list(kind.signals)), kind.basis, kind.size,
+                         str(failure_ids[kind.example])] for kind_id, kind in kinds.kinds.items()])
+
+
 def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_ids: np.ndarray,
                member_ids: np.ndarray, coordinates: np.ndarray, assignment: Assignment,
-               rows: list[dict[str, Any]], gone: list[int]) -> None:
-    """Members, clusters (with dates and weekly counts from SQL) and the finished run, atomically.
+               rows: list[dict[str, Any]], gone: list[int], kinds: tuple[np.ndarray, Kinds]) -> None:
+    """Members, clusters (with dates and weekly counts from SQL), failure kinds (`kinds`: the
+    failures' record ids and their kinds) and the finished run, atomically.
 
     A mode that disappeared is kept in this run as 'gone', with size 0, so it is seen going.
     """
@@ -352,6 +374,7 @@ def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_i
             UPDATE clusters c SET first_seen = spans.first_seen, last_seen = spans.last_seen, weekly = series.weekly
             FROM spans JOIN series USING (cluster_id)
             WHERE c.run_id = ? AND c.cluster_id = spans.cluster_id""", [run_id, run_id])
+        _store_kinds(cursor, run_id, *kinds)
         cursor.execute("""UPDATE cluster_runs SET status = 'finished', finished_at = now(), n_points = ?
                           WHERE run_id = ?""", [len(record_ids), run_id])
 

@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from mining.review import EFFECTIVE_SQL, NOT_A_REVIEW, agreement_report, cohen_kappa, reviewer_state_sql
-from mining.cluster import latest_run, list_clusters, trend
+from mining.cluster import ModeKindTable, latest_run, list_clusters, mode_kind_table, trend
 from mining.detect import failures_sql
 from mining.export.history import list_exports
 from mining.report.period import ReportPeriod, utc_start, week_label
@@ -113,6 +113,8 @@ class Mode:
     previous: int
     status: str
     examples: list[Example] = field(default_factory=list)
+    failure_rate: float | None = None  # of all the calls of this mode's kind (the run's estimate)
+    rate_interval: tuple[float, float] | None = None  # its 95% interval
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class Modes:
     run_finished_at: datetime | None
     modes: list[Mode]
     unclustered: int  # failures of the period no mode of the run holds
+    kinds: ModeKindTable | None = None  # the period's failures of the shown modes by kind (what went wrong)
 
 
 @dataclass(frozen=True)
@@ -303,10 +306,19 @@ def failure_modes(workspace: Workspace, period: ReportPeriod, failures: int) -> 
     examples = mode_examples(workspace, run["run_id"], [row[0] for row in top], period)
     modes = [Mode(cluster_id, described[cluster_id]["name"] or f"mode {cluster_id}",
                   list(described[cluster_id]["keywords"] or []), now, before, mode_status(now, before, earlier),
-                  examples.get(cluster_id, []))
+                  examples.get(cluster_id, []), described[cluster_id]["failure_rate"],
+                  _rate_interval(described[cluster_id]))
              for cluster_id, now, before, earlier in top + gone]
     in_modes = sum(row[1] for row in counted)
-    return Modes(run["run_id"], run["finished_at"], modes, failures - in_modes)
+    bounds = _bounds(period)
+    kinds = mode_kind_table(workspace, [{"id": mode.id, "name": mode.name} for mode in modes if mode.failures],
+                            run["run_id"], bounds["start"], bounds["end"])
+    return Modes(run["run_id"], run["finished_at"], modes, failures - in_modes, kinds if kinds.kinds else None)
+
+
+def _rate_interval(cluster: dict[str, Any]) -> tuple[float, float] | None:
+    low, high = cluster.get("failure_rate_low"), cluster.get("failure_rate_high")
+    return None if low is None or high is None else (low, high)
 
 
 _JUDGED = f"action = 'verdict' AND payload ->> '$.after' <> '{NOT_A_REVIEW}'"

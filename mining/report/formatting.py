@@ -11,7 +11,8 @@ from datetime import date, datetime, timedelta
 
 from mining.report.data import Agreement, EvalRun, Mode, Modes, Score, WeeklyReport
 
-TITLES = {"volume": "Failure volume", "modes": "Failure modes", "examples": "Examples", "reviews": "Review",
+TITLES = {"volume": "Failure volume", "modes": "Failure modes", "kinds": "What went wrong, across the modes",
+          "examples": "Examples", "reviews": "Review",
           "exports": "Datasets exported", "evaluations": "Evaluation runs"}
 
 
@@ -110,4 +111,26 @@ EMPTY = {
     "exports": "No datasets were exported in this period.",
     "evaluations": "No evaluation runs were made in this period.",
     "examples": "No examples: no failure mode has failures in this period.",
+    "kinds": "No failure kinds: no mode has failures in this period, or the clustering run predates kinds.",
 }
+
+
+def rate_text(mode: Mode) -> str:
+    """A mode's failure rate with its 95% interval, in whole percents: '82% (62–94%)'."""
+    if mode.failure_rate is None:
+        return "n/a"
+    interval = f" ({mode.rate_interval[0]:.0%}–{mode.rate_interval[1]:.0%})" if mode.rate_interval else ""
+    return f"{mode.failure_rate:.0%}{interval}"
+
+
+def kind_grid(modes: Modes) -> tuple[list[str], list[list[object]]]:
+    """The mode x kind table as headers and rows: a row per shown mode, a column per kind that
+    any of them has in the period."""
+    table = modes.kinds
+    if table is None:
+        return [], []
+    kinds = [kind for kind in table.kinds if any(table.counts.get((mode["id"], kind["id"])) for mode in table.modes)]
+    headers = ["Failure mode", *(kind["name"] for kind in kinds)]
+    rows = [[mode["name"], *(count(table.counts.get((mode["id"], kind["id"]), 0)) for kind in kinds)]
+            for mode in table.modes]
+    return headers, rows

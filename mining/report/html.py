@@ -19,8 +19,8 @@ import plotly.io as pio
 
 from mining.report import charts
 from mining.report.data import EvalRun, WeeklyReport
-from mining.report.formatting import (EMPTY, TITLES, change, count, day, kappa, moment, no_modes_reason,
-                                      percent, period_line, points, score_figures, scored_of, top_modes,
+from mining.report.formatting import (EMPTY, TITLES, change, count, day, kappa, kind_grid, moment, no_modes_reason,
+                                      percent, period_line, points, rate_text, score_figures, scored_of, top_modes,
                                       with_interval)
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; "
@@ -117,13 +117,23 @@ def _modes(report: WeeklyReport, embedded: _Charts) -> str:
         return _section("modes", _empty(reason))
     rows = [[_td(mode.id, "num"), _td(mode.name), _td(mode.status, f"status {mode.status}"),
              _td(count(mode.failures), "num"), _td(count(mode.previous), "num"),
-             _td(change(mode.failures, mode.previous), "num"),
+             _td(change(mode.failures, mode.previous), "num"), _td(rate_text(mode), "num"),
              _td(", ".join(mode.keywords[:6]))] for mode in modes.modes]
     note = (f'<p class="note">From clustering run {esc(modes.run_id)} ({esc(moment(modes.run_finished_at))}); '
             f"{count(modes.unclustered)} failures of this period are in no mode.</p>")
     return _section("modes", note + _table(["Id", "Failure mode", "Trend", "Failures", "Period before", "Change",
-                                            "Keywords"], rows, numeric=(0, 3, 4, 5))
+                                            "Failure rate (95%)", "Keywords"], rows, numeric=(0, 3, 4, 5, 6))
                     + embedded.embed(charts.modes_figure(modes.modes), "modes"))
+
+
+def _kinds(report: WeeklyReport) -> str:
+    headers, rows = kind_grid(report.modes)
+    if not rows:
+        return _section("kinds", _empty(EMPTY["kinds"]))
+    lines = "".join(f"<li>{esc(line)}</li>" for line in report.modes.kinds.sentences())
+    cells = [[_td(row[0]), *(_td(value, "num") for value in row[1:])] for row in rows]
+    return _section("kinds", (f"<ul>{lines}</ul>" if lines else "")
+                    + _table(headers, cells, numeric=range(1, len(headers))))
 
 
 def _examples(report: WeeklyReport) -> str:
@@ -198,7 +208,7 @@ def render_html(report: WeeklyReport) -> str:
     body = "".join([
         f"<header><h1>{esc(title)}</h1><p class=\"meta\">{esc(period_line(report))} (UTC days)</p>"
         f'<p class="meta">Workspace {esc(report.workspace)} · generated {esc(moment(report.generated_at))}</p></header>',
-        _volume(report, embedded), _modes(report, embedded), _examples(report), _reviews(report, embedded),
+        _volume(report, embedded), _modes(report, embedded), _kinds(report), _examples(report), _reviews(report, embedded),
         _exports(report), _evaluations(report, embedded),
         f"<footer>Made by Faultline · period {esc(day(report.period.start))} to "
         f"{esc(day(report.period.last_day))}</footer>",

@@ -13,8 +13,8 @@ import re
 from typing import Iterable
 
 from mining.report.data import WeeklyReport
-from mining.report.formatting import (EMPTY, TITLES, change, count, day, kappa, moment, no_modes_reason,
-                                      percent, period_line, points, score_figures, scored_of, top_modes,
+from mining.report.formatting import (EMPTY, TITLES, change, count, day, kappa, kind_grid, moment, no_modes_reason,
+                                      percent, period_line, points, rate_text, score_figures, scored_of, top_modes,
                                       with_interval)
 
 _MARKUP = re.compile(r"([\\`*_\[\]<>&|~!$])")
@@ -63,11 +63,20 @@ def _modes(report: WeeklyReport) -> list[str]:
     if reason:
         return [reason]
     rows = [[mode.id, mode.name, mode.status, count(mode.failures), count(mode.previous),
-             change(mode.failures, mode.previous), ", ".join(mode.keywords[:6])] for mode in modes.modes]
+             change(mode.failures, mode.previous), rate_text(mode), ", ".join(mode.keywords[:6])] for mode in modes.modes]
     return [f"From clustering run {cell(modes.run_id)} ({moment(modes.run_finished_at)}); "
             f"{count(modes.unclustered)} failures of this period are in no mode.",
-            table(["Id", "Failure mode", "Trend", "Failures", "Period before", "Change", "Keywords"], rows,
-                  numeric=(0, 3, 4, 5))]
+            table(["Id", "Failure mode", "Trend", "Failures", "Period before", "Change", "Failure rate (95%)",
+                   "Keywords"], rows, numeric=(0, 3, 4, 5))]
+
+
+def _kinds(report: WeeklyReport) -> list[str]:
+    headers, rows = kind_grid(report.modes)
+    if not rows:
+        return [EMPTY["kinds"]]
+    lines = [f"- {cell(line)}" for line in report.modes.kinds.sentences()]
+    return [*(["\n".join(lines)] if lines else []),
+            table(headers, rows, numeric=range(1, len(headers)))]
 
 
 def _examples(report: WeeklyReport) -> list[str]:
@@ -128,7 +137,7 @@ def _evaluations(report: WeeklyReport) -> list[str]:
 
 def render_markdown(report: WeeklyReport) -> str:
     """The whole report as Markdown."""
-    sections = {"volume": _volume, "modes": _modes, "examples": _examples, "reviews": _reviews,
+    sections = {"volume": _volume, "modes": _modes, "kinds": _kinds, "examples": _examples, "reviews": _reviews,
                 "exports": _exports, "evaluations": _evaluations}
     parts = [f"# Faultline weekly report: {cell(report.period.label)}",
              f"{period_line(report)} (UTC days). Workspace {cell(report.workspace)}, generated "
