@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 import ui
 from failure_modes_data import HTML, use_fp32_embeddings, write_failure_modes_log
 from mining import jobs
-from mining.cluster import ClusterSettings, list_clusters, map_figure, map_points, member_source_ids, run_clustering
+from mining.cluster import (ClusterSettings, kinds_of_mode, list_clusters, list_kinds, map_figure, map_points,
+                            member_source_ids, run_clustering)
 from mining.ingest import ingest_paths
 from paths import ROOT
 
@@ -97,6 +98,31 @@ def test_from_a_mode_to_exactly_its_calls_in_records(clustered):
     assert not records.exception
     shown = set(records.dataframe[0].value["source_id"])
     assert shown == set(member_source_ids(clustered)[first["id"]])
+
+
+def test_the_mode_by_kind_table_and_each_kind_opens_its_calls(workspace, tmp_path):
+    ingest_paths(workspace, [write_failure_modes_log(tmp_path / "modes.jsonl", varied_answers=True)])
+    use_fp32_embeddings(workspace)
+    run_clustering(workspace, ClusterSettings(seed=0))
+    at = start()
+    kinds = list_kinds(workspace)
+    assert "3 of 3 modes get: Refusal (18 calls)" in [element.value for element in at.text]
+    grid = at.dataframe[1].value  # the mode x kind table: a row per mode, a column per kind
+    assert list(grid.columns) == ["mode", *(f"kind_{kind['id']}" for kind in kinds)]
+    assert grid.drop(columns="mode").to_numpy().sum() == 54
+    links = {link.proto.query_string: link.proto for link in at.get("page_link")}
+    assert all(links[f"kind={kind['id']}"].page == "records" for kind in kinds)
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    first = list_clusters(workspace)[0]
+    links = {link.proto.query_string: link.proto for link in at.get("page_link")}
+    for kind in kinds_of_mode(workspace, first["id"]):
+        assert links[f"mode={first['id']}&kind={kind['id']}"].label == ui.plain(f"{kind['name']}: {kind['calls']} calls")
+    records = AppTest.from_file(ROOT / "app.py", default_timeout=120).run()
+    records.query_params.update(kind=str(kinds[0]["id"]))
+    records.switch_page("views/records.py").run()
+    assert not records.exception
+    assert records.dataframe[0].value.shape[0] == kinds[0]["size"]
 
 
 def test_a_reviewer_renames_a_mode(clustered):

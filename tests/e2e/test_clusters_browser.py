@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from browser import needs_chromium, open_nav, select_row, shown
-from mining.cluster import ClusterSettings, run_clustering
+from mining.cluster import ClusterSettings, kinds_of_mode, run_clustering
 from mining.cluster.views import cluster_detail, list_clusters, unclustered_count
 from mining.ingest import ingest_paths
 from mining.store import Workspace
@@ -19,14 +19,19 @@ pytestmark = needs_chromium
 
 @pytest.fixture
 def top_mode(tmp_path: Path) -> dict:
-    """The three-mode log, ingested and clustered once (closed before the app opens it); its top mode,
-    with the number of legend entries the map should show (a mode each, and unclustered if any)."""
+    """The three-mode log whose failures answer three wrong answers in turn, ingested and clustered
+    once (closed before the app opens it); its top mode with its examples' answers, its kinds, and the
+    number of legend entries the map should show (a mode each, and unclustered if any)."""
     workspace = Workspace.open(tmp_path / "workspace.duckdb")
-    ingest_paths(workspace, [write_failure_modes_log(tmp_path / "modes.jsonl")])
+    ingest_paths(workspace, [write_failure_modes_log(tmp_path / "modes.jsonl", varied_answers=True)])
     use_fp32_embeddings(workspace)
     run_clustering(workspace, ClusterSettings(seed=0))
     top = cluster_detail(workspace, list_clusters(workspace)[0]["id"])
     top["legend"] = len(list_clusters(workspace)) + (1 if unclustered_count(workspace) else 0)
+    top["answers"] = dict(workspace.cursor().execute(
+        "SELECT record_id, response_text FROM records WHERE record_id IN (SELECT unnest(?::VARCHAR[]))",
+        [[example["record_id"] for example in top["examples"]]]).fetchall())
+    top["kinds"] = kinds_of_mode(workspace, top["id"])
     Workspace.close_all()
     return top
 
@@ -55,8 +60,18 @@ def test_map_and_a_failure_mode_open_and_a_rerun_keeps_them(top_mode, app_url, p
     messages = page.locator('[data-testid="stChatMessage"]')
     for example in top_mode["examples"]:
         expect(messages.get_by_text(example["text"], exact=True)).to_be_visible()
-    expect(messages.get_by_text("Please check our help centre.", exact=True)).to_have_count(len(top_mode["examples"]))
+    for answer in set(top_mode["answers"].values()):
+        expect(messages.get_by_text(answer, exact=True).first).to_be_visible()
     expect(page.get_by_text("Negative feedback", exact=False).first).to_be_visible()
+    # What went wrong in this mode, by kind: the three wrong answers cut across every mode.
+    expect(page.get_by_text("What went wrong here")).to_be_visible()
+    assert len(top_mode["kinds"]) == 3
+    for kind in top_mode["kinds"]:
+        link = page.locator('[data-testid="stPageLink"]', has_text=f"{kind['name']}: {kind['calls']} calls")
+        expect(link).to_be_visible()
+        assert f"kind={kind['id']}" in (link.locator("a").get_attribute("href") or "")
+    expect(page.get_by_text("What went wrong, across the modes")).to_be_visible()
+    expect(page.get_by_text("3 of 3 modes get: Refusal (18 calls)")).to_be_visible()
 
     # A second run from the page goes in the background and reports back; modes carry over as stable.
     page.get_by_role("button", name="Find failure modes").click()
