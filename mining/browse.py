@@ -97,7 +97,7 @@ def _where(workspace: Workspace, f: RecordFilter) -> Where:
                   signals=list(f.signals))
     if f.modes or f.kinds:
         run = latest_run(workspace)
-        where.add("true", run_id=run["run_id"] if run else None)
+        where.bind(run_id=run["run_id"] if run else None)
     if f.modes:
         where.add("record_id IN (SELECT record_id FROM cluster_members WHERE run_id = $run_id"
                   " AND cluster_id IN (SELECT unnest($modes)))", modes=list(f.modes))

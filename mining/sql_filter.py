@@ -24,6 +24,10 @@ class Where:
         self.clauses.append(clause)
         self.params.update(params)
 
+    def bind(self, **params: Any) -> None:
+        """Values that several conditions share (a run id, say), bound once."""
+        self.params.update(params)
+
     def among(self, name: str, column: str, values: Iterable[Any]) -> None:
         """`column` is one of `values`; no values, no condition."""
         values = list(values)

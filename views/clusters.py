@@ -21,7 +21,7 @@ import table_ui
 import ui
 from mining import jobs
 from mining.browse import get_record
-from mining.cluster import (OTHER_KIND, ModeKindTable, cluster_detail, kinds_of_mode, latest_run, list_clusters,
+from mining.cluster import (ModeKindTable, cluster_detail, kinds_of_mode, latest_run, list_clusters,
                             map_figure, map_points, mode_kind_table, rename_cluster, similar_records)
 from mining.common import plural
 from mining.detect import signals_of
@@ -131,7 +131,7 @@ def cluster_table(clusters: list[dict[str, Any]]) -> int | None:
 
 
 def kind_columns(table: ModeKindTable) -> dict[str, Any]:
-    """One column per kind, headed by its name (kept apart when two names are alike)."""
+    """One column per kind, keyed by its id (two kinds may read alike) and headed by its name."""
     columns: dict[str, Any] = {"mode": st.column_config.TextColumn("Failure mode", width="medium")}
     for kind in table.kinds:
         columns[f"kind_{kind['id']}"] = st.column_config.NumberColumn(
@@ -154,7 +154,7 @@ def kinds_section(workspace: Workspace, clusters: list[dict[str, Any]], run_id: 
     for line in table.sentences():
         st.text(line)
     columns = kind_columns(table)
-    rows = pl.DataFrame([{"mode": mode["name"], **{f"kind_{kind['id']}": table.counts.get((mode["id"], kind["id"]), 0)
+    rows = pl.DataFrame([{"mode": mode["name"], **{f"kind_{kind['id']}": table.cell(mode["id"], kind["id"])
                                                    for kind in table.kinds}} for mode in table.modes],
                         schema={name: pl.String if name == "mode" else pl.Int64 for name in columns})
     table_ui.table(rows, key="clusters_kinds", columns=columns, column_order=list(columns))
@@ -171,8 +171,7 @@ def mode_kinds(workspace: Workspace, cluster_id: int, run_id: str) -> None:
         return
     st.markdown("**What went wrong here**")
     for kind in kinds:
-        name = "Other failures" if kind["id"] == OTHER_KIND else kind["name"]
-        st.page_link("views/records.py", label=ui.plain(f"{name}: {plural(kind['calls'], 'call')}"),
+        st.page_link("views/records.py", label=ui.plain(f"{kind['name']}: {plural(kind['calls'], 'call')}"),
                      icon=":material/open_in_new:", query_params={"mode": str(cluster_id), "kind": str(kind["id"])})
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from mining.cluster.kinds import OTHER
-from mining.cluster.views import NOISE, latest_run
+from mining.cluster.views import NOISE, run_or_latest
 from mining.common import plural
 from mining.sql_filter import Where
 from mining.store import Workspace
@@ -34,31 +34,29 @@ class ModeKindTable:
     def spread(self, kind_id: int) -> list[int]:
         """The modes this kind takes a real share of (SPREAD_SHARE and at least two calls)."""
         return [mode["id"] for mode in self.modes if mode["id"] != NOISE
-                and self.counts.get((mode["id"], kind_id), 0) >= max(2, SPREAD_SHARE * self.mode_failures.get(mode["id"], 0))]
+                and self.cell(mode["id"], kind_id) >= max(2, SPREAD_SHARE * self.mode_failures.get(mode["id"], 0))]
+
+    def cell(self, mode_id: int, kind_id: int) -> int:
+        """Failures of this mode of this kind (0 when none)."""
+        return self.counts.get((mode_id, kind_id), 0)
+
+    def present_kinds(self) -> list[dict[str, Any]]:
+        """The kinds that at least one shown mode has."""
+        return [kind for kind in self.kinds if any(self.cell(mode["id"], kind["id"]) for mode in self.modes)]
 
     def sentences(self) -> list[str]:
         """The kinds in two modes or more, widest first: "8 of 9 modes get: Refusal (212 calls)"."""
         modes = sum(1 for mode in self.modes if mode["id"] != NOISE)
-        lines = []
-        for kind in sorted(self.kinds, key=lambda kind: (-len(self.spread(kind["id"])), -kind["size"])):
-            spread = len(self.spread(kind["id"]))
-            if kind["id"] != OTHER and spread >= 2:
-                lines.append(f"{spread} of {plural(modes, 'mode')} get: {kind['name']} ({plural(kind['size'], 'call')})")
-        return lines
-
-
-def _run_id(workspace: Workspace, run_id: str | None) -> str | None:
-    if run_id is not None:
-        return run_id
-    run = latest_run(workspace)
-    return run["run_id"] if run else None
+        spreads = [(len(self.spread(kind["id"])), kind) for kind in self.kinds if kind["id"] != OTHER]
+        return [f"{spread} of {plural(modes, 'mode')} get: {kind['name']} ({plural(kind['size'], 'call')})"
+                for spread, kind in sorted(spreads, key=lambda pair: (-pair[0], -pair[1]["size"])) if spread >= 2]
 
 
 def list_kinds(workspace: Workspace, run_id: str | None = None) -> list[dict[str, Any]]:
     """The run's failure kinds, biggest first and "Other failures" last: id, name, signals (stored
     names), basis ('signals', 'answer', 'other'), size, example (a record id). Empty for a run made
     before kinds existed."""
-    run_id = _run_id(workspace, run_id)
+    run_id = run_or_latest(workspace, run_id)
     if run_id is None:
         return []
     cursor = workspace.cursor()
@@ -80,12 +78,12 @@ def mode_kind_table(workspace: Workspace, modes: list[dict[str, Any]], run_id: s
                     since: datetime | None = None, until: datetime | None = None) -> ModeKindTable:
     """Failures per mode and kind of the run, of calls made in [since, until) when given; `modes`
     are the modes to show ({"id", "name"}, as list_clusters gives them), in their order."""
-    run_id = _run_id(workspace, run_id)
+    run_id = run_or_latest(workspace, run_id)
     kinds = list_kinds(workspace, run_id)
     counts: dict[tuple[int, int], int] = {}
     if run_id is not None:
-        where = Where("k.run_id = $run_id")
-        where.params["run_id"] = run_id
+        where = Where()
+        where.add("k.run_id = $run_id", run_id=run_id)
         where.between("r.ts", since, until)
         for mode_id, kind_id, calls in workspace.cursor().execute(f"""
                 SELECT m.cluster_id, k.kind_id, count(*) FROM kind_members k
@@ -105,7 +103,7 @@ def mode_kind_table(workspace: Workspace, modes: list[dict[str, Any]], run_id: s
 
 def kinds_of_mode(workspace: Workspace, cluster_id: int, run_id: str | None = None) -> list[dict[str, Any]]:
     """The kinds of one mode's failures, most calls first: id, name, calls."""
-    run_id = _run_id(workspace, run_id)
+    run_id = run_or_latest(workspace, run_id)
     if run_id is None:
         return []
     rows = workspace.cursor().execute("""

@@ -118,13 +118,12 @@ def failure_kinds(answers: list[str | None], signals: list[frozenset[str]], labe
     `labels` names signals for people (mining.detect.signal_labels)."""
     count = len(answers)
     minimum = smallest_kind(count)
-    keys: list[tuple] = []
     defining = [frozenset(fired - JUDGEMENT_SIGNALS) for fired in signals]
     free = [row for row in range(count) if not defining[row]]
     groups = _answer_groups([_normalised(answers[row]) for row in free]) if free else np.array([], dtype=int)
     answer_group = dict(zip(free, groups.tolist()))
-    for row in range(count):
-        keys.append(("signals", tuple(sorted(defining[row]))) if defining[row] else ("answer", answer_group[row]))
+    keys = [("signals", tuple(sorted(defining[row]))) if defining[row] else ("answer", answer_group[row])
+            for row in range(count)]
     sizes = Counter(keys)
     kept = [key for key, size in sorted(sizes.items(), key=lambda item: (-item[1], str(item[0])))
             if size >= minimum][:MAX_KINDS]

@@ -44,7 +44,8 @@ def membership_sql() -> str:
         WHERE m.run_id = $run_id"""
 
 
-def _run_id(workspace: Workspace, run_id: str | None) -> str | None:
+def run_or_latest(workspace: Workspace, run_id: str | None) -> str | None:
+    """`run_id`, or the latest finished run's when None (None before the first run)."""
     if run_id is not None:
         return run_id
     run = latest_run(workspace)
@@ -65,14 +66,14 @@ def list_clusters(workspace: Workspace, run_id: str | None = None) -> list[dict[
     failure_rate (with failure_rate_low and _high, its 95% interval), lift, status, first_seen,
     last_seen, weekly, examples (record ids).
     """
-    run_id = _run_id(workspace, run_id)
+    run_id = run_or_latest(workspace, run_id)
     return [] if run_id is None else _clusters(workspace, run_id)
 
 
 def mode_names(workspace: Workspace) -> dict[int, str]:
     """Mode id -> name in the latest run (a reviewer's rename wins), then -1 "Unclustered", for
     pickers; empty before the first run."""
-    run_id = _run_id(workspace, None)
+    run_id = run_or_latest(workspace, None)
     if run_id is None:
         return {}
     names = {cluster["id"]: cluster["name"] or f"Mode {cluster['id']}" for cluster in _clusters(workspace, run_id)}
@@ -101,7 +102,7 @@ def _clusters(workspace: Workspace, run_id: str, cluster_id: int | None = None) 
 
 def cluster_detail(workspace: Workspace, cluster_id: int, run_id: str | None = None) -> dict[str, Any] | None:
     """One mode of the run, with its examples expanded to {record_id, source_id, text}."""
-    run_id = _run_id(workspace, run_id)
+    run_id = run_or_latest(workspace, run_id)
     found = _clusters(workspace, run_id, cluster_id) if run_id else []
     if not found:
         return None
@@ -113,7 +114,7 @@ def cluster_detail(workspace: Workspace, cluster_id: int, run_id: str | None = N
 def example_texts(workspace: Workspace, record_ids: list[str], run_id: str | None = None) -> list[dict[str, Any]]:
     """{record_id, source_id, text} for each record, in the given order; the text is what the run
     compared (request, response or both), so an example reads as what put it in its mode."""
-    run_id = _run_id(workspace, run_id)
+    run_id = run_or_latest(workspace, run_id)
     if run_id is None or not record_ids:
         return []
     by_id = {row[0]: row[1:] for row in workspace.cursor().execute(f"""
@@ -125,7 +126,7 @@ def example_texts(workspace: Workspace, record_ids: list[str], run_id: str | Non
 
 def unclustered_count(workspace: Workspace, run_id: str | None = None) -> int:
     """Records of the run no mode holds."""
-    run_id = _run_id(workspace, run_id)
+    run_id = run_or_latest(workspace, run_id)
     if run_id is None:
         return 0
     return workspace.cursor().execute("SELECT count(*) FROM cluster_members WHERE run_id = ? AND cluster_id = ?",
@@ -134,7 +135,7 @@ def unclustered_count(workspace: Workspace, run_id: str | None = None) -> int:
 
 def member_source_ids(workspace: Workspace, run_id: str | None = None) -> dict[int, list[str]]:
     """Every mode's members, as the ids their source gave them (record ids where it gave none)."""
-    run_id = _run_id(workspace, run_id)
+    run_id = run_or_latest(workspace, run_id)
     if run_id is None:
         return {}
     members: dict[int, list[str]] = {}
@@ -160,7 +161,7 @@ def map_points(workspace: Workspace, limit: int = 20_000, run_id: str | None = N
     A run places at most cluster.MAP_SAMPLE points; `limit` thins further for a lighter page,
     with a fixed order so that the same points show on every rerun.
     """
-    run_id = _run_id(workspace, run_id)
+    run_id = run_or_latest(workspace, run_id)
     empty = pl.DataFrame(schema={"record_id": pl.String, "x": pl.Float64, "y": pl.Float64, "cluster_id": pl.Int32,
                                  "cluster_name": pl.String, "text": pl.String})
     if run_id is None:

@@ -129,8 +129,7 @@ def kind_grid(modes: Modes) -> tuple[list[str], list[list[object]]]:
     table = modes.kinds
     if table is None:
         return [], []
-    kinds = [kind for kind in table.kinds if any(table.counts.get((mode["id"], kind["id"])) for mode in table.modes)]
+    kinds = table.present_kinds()
     headers = ["Failure mode", *(kind["name"] for kind in kinds)]
-    rows = [[mode["name"], *(count(table.counts.get((mode["id"], kind["id"]), 0)) for kind in kinds)]
-            for mode in table.modes]
+    rows = [[mode["name"], *(count(table.cell(mode["id"], kind["id"])) for kind in kinds)] for mode in table.modes]
     return headers, rows

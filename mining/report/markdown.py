@@ -67,7 +67,7 @@ def _modes(report: WeeklyReport) -> list[str]:
     return [f"From clustering run {cell(modes.run_id)} ({moment(modes.run_finished_at)}); "
             f"{count(modes.unclustered)} failures of this period are in no mode.",
             table(["Id", "Failure mode", "Trend", "Failures", "Period before", "Change", "Failure rate (95%)",
-                   "Keywords"], rows, numeric=(0, 3, 4, 5))]
+                   "Keywords"], rows, numeric=(0, 3, 4, 5, 6))]
 
 
 def _kinds(report: WeeklyReport) -> list[str]:
