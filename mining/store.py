@@ -359,6 +359,32 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        9,
+        "merged modes: the modes each merged mode is made of, and reviewers' keep-apart decisions (mining.cluster.merge)",
+        """
+        CREATE TABLE mode_parts (
+            run_id     VARCHAR NOT NULL,
+            cluster_id INTEGER NOT NULL,
+            part       INTEGER NOT NULL,
+            name       VARCHAR NOT NULL,
+            size       BIGINT NOT NULL,
+            similarity DOUBLE NOT NULL,
+            reason     VARCHAR NOT NULL,
+            centroid   FLOAT[] NOT NULL,
+            PRIMARY KEY (run_id, cluster_id, part)
+        );
+        CREATE TABLE keep_apart (
+            decision_id     VARCHAR PRIMARY KEY,
+            made_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
+            made_by         VARCHAR,
+            first_name      VARCHAR NOT NULL,
+            second_name     VARCHAR NOT NULL,
+            first_centroid  FLOAT[] NOT NULL,
+            second_centroid FLOAT[] NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -21,8 +21,9 @@ import table_ui
 import ui
 from mining import jobs
 from mining.browse import get_record
-from mining.cluster import (ModeKindTable, cluster_detail, kinds_of_mode, latest_run, list_clusters,
-                            map_figure, map_points, mode_kind_table, rename_cluster, similar_records)
+from mining.cluster import (ModeKindTable, cluster_detail, forget_keep_apart, keep_apart, kinds_of_mode, latest_run,
+                            list_clusters, list_keep_apart, map_figure, map_points, mode_kind_table, mode_parts,
+                            rename_cluster, similar_records)
 from mining.common import plural
 from mining.detect import signals_of
 from mining.embed import BACKENDS, DEFAULT_MODEL, TEXT_CHOICES, embedding_settings, save_embedding_settings
@@ -31,6 +32,8 @@ from mining.store import Workspace
 ALGORITHMS = {"hdbscan": "HDBSCAN: finds how many modes there are", "kmeans": "k-means: a fixed number of modes"}
 SCOPES = {"failures": "Failures only", "all": "All records"}
 TEXTS = {"request": "The request", "response": "The response", "both": "Request and response"}
+MERGE_REASONS = {"neighbours": "their calls are each other's nearest neighbours",
+                 "failures": "close requests that fail the same way"}
 MAP_POINTS = 20_000
 WATCHING_KEY = "clusters_watching_job"
 NOTICE_KEY = "clusters_notice"
@@ -58,7 +61,7 @@ def run_form(workspace: Workspace) -> None:
     settings = embedding_settings(workspace)
     with st.form("find_failure_modes", border=True):
         st.subheader("Find failure modes")
-        columns = st.columns(4)
+        columns = st.columns(5)
         algorithm = columns[0].selectbox("Algorithm", list(ALGORITHMS), format_func=ALGORITHMS.get,
                                          key="clusters_algorithm")
         scope = columns[1].selectbox("Records", list(SCOPES), format_func=SCOPES.get, key="clusters_scope")
@@ -68,6 +71,10 @@ def run_form(workspace: Workspace) -> None:
         attach = columns[3].toggle("Attach the unclustered", value=True, key="clusters_attach",
                                    help="Put outliers into the nearest mode when they are within its reach, "
                                         "instead of leaving them unclustered.")
+        merge = columns[4].toggle("Merge modes that are one problem", value=True, key="clusters_merge",
+                                  help="Merge two close modes when their calls are each other's nearest "
+                                       "neighbours, or when they fail the same way. Each merge is shown in the "
+                                       "mode's detail and can be undone there.")
         with st.expander("Embedding model"):
             left, right = st.columns([3, 2])
             model = left.text_input("Model", value=settings.model, key="clusters_model",
@@ -86,12 +93,13 @@ def run_form(workspace: Workspace) -> None:
             st.error(ui.plain(str(exc)))
             return
         save_embedding_settings(workspace, chosen)
-        start_job(workspace, algorithm, scope, attach)
+        start_job(workspace, algorithm, scope, attach, merge)
 
 
-def start_job(workspace: Workspace, algorithm: str, scope: str, attach: bool) -> None:
+def start_job(workspace: Workspace, algorithm: str, scope: str, attach: bool, merge: bool) -> None:
     """Start the embed + cluster job, or say that one is already running."""
-    started = jobs.start_clustering(workspace, algorithm=algorithm, scope=scope, attach_unclustered=attach)
+    started = jobs.start_clustering(workspace, algorithm=algorithm, scope=scope, attach_unclustered=attach,
+                                    merge_similar=merge)
     if not started:
         st.info("A run is already going for this workspace; its progress is below.")
     st.session_state[WATCHING_KEY] = True
@@ -219,6 +227,51 @@ def record_preview(workspace: Workspace, record_id: str) -> None:
 # --- One failure mode up close -----------------------------------------------------------------
 
 
+def merged_from(workspace: Workspace, cluster_id: int, run_id: str) -> None:
+    """The modes the clusterer found that were merged into this one, why, and a way to undo it."""
+    parts = mode_parts(workspace, cluster_id, run_id)
+    if not parts:
+        return
+    st.markdown(f"**Merged from {len(parts)} modes**")
+    rows = [{"name": part["name"], "size": part["size"], "similarity": part["similarity"],
+             "why": MERGE_REASONS.get(part["reason"], part["reason"])} for part in parts]
+    table_ui.table(rows, key=f"cluster_parts_{cluster_id}", columns={
+        "name": st.column_config.TextColumn("Part", width="medium"),
+        "size": st.column_config.NumberColumn("Calls"),
+        "similarity": st.column_config.NumberColumn("Similarity", format="%.2f",
+                                                    help="Cosine of the part's centre and the merged mode's."),
+        "why": st.column_config.TextColumn("Merged because")}, column_order=["name", "size", "similarity", "why"])
+    if not access_ui.allowed("cluster"):
+        return
+    with st.form(f"keep_apart_{cluster_id}"):
+        part = st.selectbox("Keep apart", [part["part"] for part in parts], key=f"keep_apart_part_{cluster_id}",
+                            format_func=lambda number: " ".join(parts[number]["name"].split())[:80])
+        if not st.form_submit_button("Keep this part apart"):
+            return
+    reviewer = (st.session_state.get(ui.REVIEWER_KEY) or "").strip()
+    if not reviewer:
+        st.warning("Enter your name as Reviewer in the sidebar first: a decision is recorded with who made it.")
+        return
+    keep_apart(workspace, cluster_id, part, reviewer, run_id)
+    st.success(ui.plain(f"Recorded: the next run keeps '{parts[part]['name']}' apart from the rest of this mode. "
+                        "Press Find failure modes to apply it."))
+
+
+def kept_apart(workspace: Workspace) -> None:
+    """Reviewers' keep-apart decisions, each withdrawable by a lead."""
+    decisions = list_keep_apart(workspace)
+    if not decisions:
+        return
+    with st.expander(f"Kept apart ({len(decisions)})"):
+        for decision in decisions:
+            left, right = st.columns([5, 1])
+            left.text(f"{decision['first_name']}  ≠  {decision['second_name']}  "
+                      f"({decision['made_by'] or 'unknown'}, {decision['made_at']:%Y-%m-%d})")
+            if access_ui.allowed("cluster") and right.button("Withdraw", key=f"withdraw_{decision['decision_id']}"):
+                forget_keep_apart(workspace, decision["decision_id"])
+                st.rerun()
+
+
 def rename_form(workspace: Workspace, cluster: dict[str, Any]) -> None:
     """Rename a mode; the name is kept across runs and recorded with the reviewer's name."""
     if not access_ui.allowed("cluster"):
@@ -297,6 +350,7 @@ def detail(workspace: Workspace, cluster_id: int, run_id: str) -> None:
         mode_kinds(workspace, cluster_id, run_id)
         trend_chart(cluster["weekly"])
         rename_form(workspace, cluster)
+        merged_from(workspace, cluster_id, run_id)
     neighbours(workspace, cluster)
 
 
@@ -323,6 +377,7 @@ def no_run_yet() -> None:
 workspace = ui.current_workspace()
 st.title("Failure modes")
 run_form(workspace)
+kept_apart(workspace)
 ui.job_progress(workspace, "Finding failure modes…", WATCHING_KEY, NOTICE_KEY)
 job_notice()
 run = latest_run(workspace)

@@ -21,7 +21,8 @@ def command_cluster(workspace: Workspace, args: argparse.Namespace) -> int:
 
     try:
         settings = ClusterSettings(algorithm=args.algorithm, scope=args.scope, attach_unclustered=not args.no_attach,
-                                   min_cluster_size=args.min_cluster_size, seed=args.seed)
+                                   min_cluster_size=args.min_cluster_size, seed=args.seed,
+                                   merge_similar=not args.no_merge)
         embedding = embedding_settings(workspace)
         embedding = replace(embedding, text=args.text) if args.text else embedding
     except ValueError as exc:
@@ -97,6 +98,8 @@ def add_commands(add: AddCommand) -> None:
     cluster.add_argument("--min-cluster-size", type=int, metavar="N", help="smallest mode (default: from the count)")
     cluster.add_argument("--no-attach", action="store_true", help="leave outliers unclustered instead of attaching "
                                                                   "those within a mode's reach")
+    cluster.add_argument("--no-merge", action="store_true", help="keep every group the clusterer finds, even two "
+                                                                 "that are one problem (see mining/cluster/merge.py)")
     cluster.add_argument("--seed", type=int, help="fix the randomness so that a run can be repeated exactly")
     cluster.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     cluster.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

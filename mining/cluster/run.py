@@ -7,7 +7,7 @@ written first (status 'running') and marked 'failed' with the reason if anything
 the history says what happened.
 
 The stages are in their own modules of this package: algorithms (reduce, cluster, attach, map),
-labels (keywords, names, examples), rates (each mode's failure rate), identity (ids and trends
+kinds (what went wrong), merge (modes that are one problem), labels (keywords, names, examples), rates (each mode's failure rate), identity (ids and trends
 across runs). Reading runs back is views; nearest neighbours is similar.
 """
 
@@ -30,6 +30,8 @@ from mining.cluster.algorithms import (ALGORITHMS, NOISE, Assignment, attach_noi
 from mining.cluster.identity import ClusterShape, match_clusters
 from mining.cluster.kinds import Kinds, failure_kinds
 from mining.cluster.labels import central_examples, distinct_name, labels_for
+from mining.cluster.merge import NOT_FAILED, Merged, merge_modes, nearest_neighbours
+from mining.cluster.merge_views import keep_apart_decisions
 from mining.cluster.rates import ModeRate, mode_rates, wilson
 from mining.common import Progress
 from mining.detect import failures_sql, signal_labels
@@ -56,6 +58,8 @@ class ClusterSettings:
     attach_unclustered: put points no cluster claimed into the nearest cluster.
     min_cluster_size: the smallest group that counts as a mode; None chooses from the count.
     seed: fixes UMAP's randomness so a run can be repeated exactly; None runs UMAP in parallel.
+    merge_similar: merge modes that are one problem (mining.cluster.merge); off shows every group
+    the clusterer found.
     """
 
     algorithm: str = "hdbscan"
@@ -63,6 +67,7 @@ class ClusterSettings:
     attach_unclustered: bool = True
     min_cluster_size: int | None = None
     seed: int | None = None
+    merge_similar: bool = True
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -243,11 +248,20 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     assignment = get_algorithm(settings.algorithm).fit(matrix, min_size, settings.seed, neighbours)
     if settings.attach_unclustered:
         assignment = attach_noise(matrix, assignment)
-    labels = assignment.labels
+    failed = np.asarray(facts["failed"], dtype=bool)
+    progress(0.6, "sorting the failures into kinds")
+    failed_rows = np.flatnonzero(failed)
+    kinds = failure_kinds([facts["answer"][row] for row in failed_rows],
+                          [frozenset(facts["fired"][row]) for row in failed_rows], signal_labels(workspace))
+    labels, parts = assignment.labels, {}
+    if settings.merge_similar:
+        progress(0.62, "merging modes that are one problem")
+        merged = _merge(workspace, matrix, assignment.labels, failed_rows, kinds, neighbours[0])
+        labels, parts = merged.labels, merged.parts
     progress(0.65, "naming the failure modes")
     centres = centroids(matrix, labels)
     words = labels_for(texts, labels)
-    failed = np.asarray(facts["failed"], dtype=bool)
+    part_words = labels_for(texts, assignment.labels) if parts else {}
     if settings.scope == "failures":
         passing, passing_total = _passing_sample(workspace, embedding, seed, _scaled(progress, 0.7, 0.75))
         progress(0.75, "estimating each mode's failure rate")
@@ -256,10 +270,6 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     else:  # every call is clustered: a mode's rate is its members' own
         rates = {label: _members_rate(failed[labels == label]) for label in centres}
         overall = float(failed.mean())
-    progress(0.78, "sorting the failures into kinds")
-    failed_rows = np.flatnonzero(failed)
-    kinds = failure_kinds([facts["answer"][row] for row in failed_rows],
-                          [frozenset(facts["fired"][row]) for row in failed_rows], signal_labels(workspace))
     progress(0.8, "matching to the previous run")
     previous = previous_run_id(workspace, embedding.model_id)
     ids = np.asarray(record_ids)
@@ -285,13 +295,25 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
             "centroid": centre.tolist(), "previous_id": identities[label].previous_id,
         })
     _settle_names(workspace, previous, rows)
+    part_rows = [[identities[label].cluster_id, number, part_words[part.label].name, part.size, part.similarity,
+                  part.reason, part.centroid.tolist()]
+                 for label, found in parts.items() for number, part in enumerate(found)]
     progress(0.95, "saving the run")
     _store_run(workspace, run_id, previous, ids, member_ids, coordinates, assignment, rows, gone,
-               (ids[failed_rows], kinds))
+               (ids[failed_rows], kinds), part_rows)
     statuses = {status: sum(1 for row in rows if row["status"] == status)
                 for status in ("new", "growing", "shrinking", "stable")}
     statuses["gone"] = len(gone)
     return RunSummary(run_id, len(record_ids), len(rows), int(np.sum(labels == NOISE)), statuses)
+
+
+def _merge(workspace: Workspace, matrix: np.ndarray, labels: np.ndarray, failed_rows: np.ndarray, kinds: Kinds,
+           graph: np.ndarray | None) -> Merged:
+    """The run's modes with those that are one problem merged, reviewers' keep-apart decisions kept."""
+    row_kinds = np.full(len(labels), NOT_FAILED, dtype=np.int64)
+    row_kinds[failed_rows] = kinds.labels
+    return merge_modes(matrix, labels, row_kinds, nearest_neighbours(matrix, graph),
+                       keep_apart=keep_apart_decisions(workspace))
 
 
 def _settle_names(workspace: Workspace, previous: str | None, rows: list[dict[str, Any]]) -> None:
@@ -327,9 +349,10 @@ def _store_kinds(cursor: duckdb.DuckDBPyConnection, run_id: str, failure_ids: np
 
 def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_ids: np.ndarray,
                member_ids: np.ndarray, coordinates: np.ndarray, assignment: Assignment,
-               rows: list[dict[str, Any]], gone: list[int], kinds: tuple[np.ndarray, Kinds]) -> None:
+               rows: list[dict[str, Any]], gone: list[int], kinds: tuple[np.ndarray, Kinds],
+               part_rows: list[list[Any]]) -> None:
     """Members, clusters (with dates and weekly counts from SQL), failure kinds (`kinds`: the
-    failures' record ids and their kinds) and the finished run, atomically.
+    failures' record ids and their kinds), the parts of merged modes and the finished run, atomically.
 
     A mode that disappeared is kept in this run as 'gone', with size 0, so it is seen going.
     """
@@ -375,6 +398,10 @@ def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_i
             FROM spans JOIN series USING (cluster_id)
             WHERE c.run_id = ? AND c.cluster_id = spans.cluster_id""", [run_id, run_id])
         _store_kinds(cursor, run_id, *kinds)
+        if part_rows:
+            cursor.executemany("""INSERT INTO mode_parts (run_id, cluster_id, part, name, size, similarity, reason,
+                                                          centroid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                               [[run_id, *row] for row in part_rows])
         cursor.execute("""UPDATE cluster_runs SET status = 'finished', finished_at = now(), n_points = ?
                           WHERE run_id = ?""", [len(record_ids), run_id])
 
