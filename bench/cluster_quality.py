@@ -12,6 +12,8 @@ very same cached vectors:
   Faultline (hdbscan) run_clustering(ClusterSettings(seed=s)): the whole run (reduce, HDBSCAN,
                       attach, names, failure rates, identity matching, the 2-D map, storing), in a
                       fresh copy of the warm workspace so no run matches clusters of an earlier one;
+  Faultline (hdbscan, no merging) the same with merge_similar=False: every group HDBSCAN found
+                      (the other Faultline runs merge modes that are one problem, mining/cluster/merge.py);
   Faultline (kmeans)  the same with ClusterSettings(algorithm="kmeans", seed=s);
   BERTopic            BERTopic() with its defaults (UMAP 15 neighbours/5-D/min_dist 0/cosine,
                       HDBSCAN(min_cluster_size=10), c-TF-IDF), UMAP given random_state=s,
@@ -47,7 +49,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RECOVERED_F1 = 0.6
-PIPELINES = ("Faultline (hdbscan)", "Faultline (kmeans)", "BERTopic")
+# name -> (algorithm, merge modes that are one problem); BERTopic has its own
+PIPELINES: dict[str, tuple[str, bool] | None] = {
+    "Faultline (hdbscan)": ("hdbscan", True), "Faultline (hdbscan, no merging)": ("hdbscan", False),
+    "Faultline (kmeans)": ("kmeans", True), "BERTopic": None}
 
 
 class Bench:
@@ -125,7 +130,7 @@ def score(intents: list[str], labels: list[int], failing: list[str], rates: dict
             "unclustered": float(np.mean(found == -1)), "clusters": len(clusters)}
 
 
-def run_faultline(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], float, dict[int, float]]:
+def run_faultline(bench: Bench, algorithm: str, seed: int, merge: bool) -> tuple[list[int], float, dict[int, float]]:
     """One whole run_clustering in a fresh workspace: labels in bench order, its wall time, and the
     failure rate it shows for each cluster."""
     from mining.cluster import ClusterSettings, list_clusters, member_source_ids, run_clustering
@@ -133,7 +138,7 @@ def run_faultline(bench: Bench, algorithm: str, seed: int) -> tuple[list[int], f
 
     workspace = bench.fresh_workspace(f"{algorithm}-{seed}-{time.monotonic_ns()}")
     started = time.perf_counter()
-    run_clustering(workspace, ClusterSettings(algorithm=algorithm, seed=seed), bench.embedding)
+    run_clustering(workspace, ClusterSettings(algorithm=algorithm, seed=seed, merge_similar=merge), bench.embedding)
     seconds = time.perf_counter() - started
     label_of = {source_id: cluster_id for cluster_id, members in member_source_ids(workspace).items()
                 for source_id in members}
@@ -205,7 +210,7 @@ def local_sentence_transformer() -> Any:
 def code_fingerprint() -> str:
     """A short hash of the modules measured, so figures can be tied to the code that made them."""
     digest = hashlib.sha256()
-    for name in ("cluster/run.py", "cluster/algorithms.py", "cluster/labels.py", "cluster/identity.py",
+    for name in ("cluster/run.py", "cluster/merge.py", "cluster/algorithms.py", "cluster/labels.py", "cluster/identity.py",
                  "embed/vectors.py"):
         digest.update((ROOT / "mining" / name).read_bytes())
     return digest.hexdigest()[:12]
@@ -229,16 +234,17 @@ def run_seed(bench: Bench, seed: int, embedding_model: Any, tag: str = "") -> di
     as the whole run did (same seed, same vectors), i.e. that the stage time is of the same work.
     """
     results: dict[str, dict[str, Any]] = {}
-    for name in PIPELINES:
+    for name, choice in PIPELINES.items():
         before = load()
         extra: dict[str, Any] = {}
-        if name == "BERTopic":
+        if choice is None:
             labels, seconds, stage, rates = run_bertopic(bench, seed, embedding_model)
         else:
-            algorithm = name.split("(")[1].rstrip(")")
-            labels, seconds, rates = run_faultline(bench, algorithm, seed)
+            algorithm, merge = choice
+            labels, seconds, rates = run_faultline(bench, algorithm, seed, merge)
             stage_labels, stage = faultline_stage(bench, algorithm, seed)
-            extra["stage_matches_run"] = same_partition(labels, stage_labels)
+            if not merge:  # the stage does not merge: it groups the points as an unmerged run does
+                extra["stage_matches_run"] = same_partition(labels, stage_labels)
         results[name] = {**score(bench.intents, labels, bench.failing_intents, rates, bench.true_rate),
                          "seconds": seconds,
                          "stage_seconds": stage, **extra, "load": f"{before} -> {load()}"}
