@@ -154,3 +154,34 @@ def test_map_hover_text_shows_log_html_as_text(clustered):
     assert len(hover) == points.height and all(trace.type == "scattergl" for trace in figure.data)
     assert not any("<img" in text or "<b>" in text for text in hover)
     assert any(html.escape(HTML[:40]) in text for text in hover)
+
+
+def test_a_merged_mode_shows_its_parts_and_a_lead_keeps_one_apart_then_withdraws(loaded, cutting):
+    from mining.cluster import list_keep_apart, mode_parts
+
+    run_clustering(loaded, ClusterSettings(seed=0))
+    ranked = list_clusters(loaded)
+    row = next(number for number, mode in enumerate(ranked) if mode_parts(loaded, mode["id"]))
+    parts = mode_parts(loaded, ranked[row]["id"])
+    at = start()
+    assert at.toggle(key="clusters_merge").value is True
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert any(text.value == "**Merged from 2 modes**" for text in at.markdown)
+    shown = next(frame for frame in at.dataframe if "why" in frame.value.columns)
+    assert shown.value["name"].to_list() == [part["name"] for part in parts]
+    assert set(shown.value["why"]) == {"their calls are each other's nearest neighbours"}
+
+    at.selectbox(key=f"keep_apart_part_{ranked[row]['id']}").select(1)
+    next(button for button in at.button if button.label == "Keep this part apart").click().run()
+    assert any("Enter your name" in warning.value for warning in at.warning) and not list_keep_apart(loaded)
+    at.session_state[ui.REVIEWER_KEY] = "ana"
+    next(button for button in at.button if button.label == "Keep this part apart").click().run()
+    assert not at.exception
+    assert any("the next run keeps" in success.value for success in at.success)
+    decision, = list_keep_apart(loaded)
+    assert decision["made_by"] == "ana"
+    at.run()
+    assert any(expander.label == "Kept apart (1)" for expander in at.expander)
+    next(button for button in at.button if button.label == "Withdraw").click().run()
+    assert not at.exception and list_keep_apart(loaded) == []

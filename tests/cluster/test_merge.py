@@ -12,8 +12,7 @@ from failure_modes_data import MODES
 from mining.__main__ import main
 from mining.cluster import (ClusterSettings, forget_keep_apart, keep_apart, list_clusters, list_keep_apart,
                             mode_parts, run_clustering)
-from mining.cluster import run as run_module
-from mining.cluster.algorithms import NOISE, Assignment
+from mining.cluster.algorithms import NOISE
 from mining.cluster.merge import NOT_FAILED, KeepApart, merge_modes, nearest_neighbours
 from mining.store import Workspace
 
@@ -102,28 +101,6 @@ def test_nearest_neighbours_exact_and_from_a_graph_leave_out_the_point_itself():
     assert (found == np.argsort(-similarity, axis=1)[:, :10]).all()
     graph = np.hstack([np.arange(50)[:, None], found[:, :5], np.full((50, 1), -1), found[:, 5:]])
     assert (nearest_neighbours(vectors, graph) == found).all()
-
-
-class _CutTheLargestInTwo:
-    """The real clusterer, then its largest mode cut in two alternately: what HDBSCAN does to one
-    request phrased two ways, made certain."""
-
-    def __init__(self, real):
-        self.real = real
-
-    def fit(self, vectors, min_cluster_size, seed, neighbours=None) -> Assignment:
-        found = self.real.fit(vectors, min_cluster_size, seed, neighbours)
-        labels = found.labels.copy()
-        largest = np.bincount(labels[labels != NOISE]).argmax()
-        members = np.flatnonzero(labels == largest)
-        labels[members[1::2]] = labels.max() + 1
-        return Assignment(labels, found.probabilities)
-
-
-@pytest.fixture
-def cutting(monkeypatch):
-    real = run_module.get_algorithm
-    monkeypatch.setattr(run_module, "get_algorithm", lambda name: _CutTheLargestInTwo(real(name)))
 
 
 def _live(workspace: Workspace) -> list[dict]:
