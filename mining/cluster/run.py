@@ -27,10 +27,10 @@ import pyarrow as pa
 from mining.cluster.algorithms import (ALGORITHMS, NOISE, Assignment, attach_noise, centroids,
                                        default_min_cluster_size, get_algorithm, map_coordinates,
                                        neighbour_graph)
-from mining.cluster.identity import ClusterShape, match_clusters
+from mining.cluster.identity import ClusterShape, Identity, match_clusters
 from mining.cluster.kinds import Kinds, failure_kinds
-from mining.cluster.labels import central_examples, distinct_name, labels_for
-from mining.cluster.merge import NOT_FAILED, Merged, merge_modes, nearest_neighbours
+from mining.cluster.labels import Label, central_examples, distinct_name, labels_for
+from mining.cluster.merge import NOT_FAILED, Merged, Part, merge_modes, nearest_neighbours
 from mining.cluster.merge_views import keep_apart_decisions
 from mining.cluster.rates import ModeRate, mode_rates, wilson
 from mining.common import Progress
@@ -295,9 +295,7 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
             "centroid": centre.tolist(), "previous_id": identities[label].previous_id,
         })
     _settle_names(workspace, previous, rows)
-    part_rows = [[identities[label].cluster_id, number, part_words[part.label].name, part.size, part.similarity,
-                  part.reason, part.centroid.tolist()]
-                 for label, found in parts.items() for number, part in enumerate(found)]
+    part_rows = _part_rows(parts, part_words, identities)
     progress(0.95, "saving the run")
     _store_run(workspace, run_id, previous, ids, member_ids, coordinates, assignment, rows, gone,
                (ids[failed_rows], kinds), part_rows)
@@ -305,6 +303,21 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
                 for status in ("new", "growing", "shrinking", "stable")}
     statuses["gone"] = len(gone)
     return RunSummary(run_id, len(record_ids), len(rows), int(np.sum(labels == NOISE)), statuses)
+
+
+def _part_rows(parts: dict[int, list[Part]], words: dict[int, Label],
+               identities: dict[int, Identity]) -> list[list[Any]]:
+    """mode_parts rows: each merged mode's parts, named as the clusterer found them (two parts with
+    the same top keywords get told apart, as modes are)."""
+    rows = []
+    for label, found in parts.items():
+        taken: set[str] = set()
+        for number, part in enumerate(found):
+            name = distinct_name(words[part.label].name, words[part.label].keywords, taken, part.label)
+            taken.add(name.lower())
+            rows.append([identities[label].cluster_id, number, name, part.size, part.similarity, part.reason,
+                         part.centroid.tolist()])
+    return rows
 
 
 def _merge(workspace: Workspace, matrix: np.ndarray, labels: np.ndarray, failed_rows: np.ndarray, kinds: Kinds,
