@@ -89,7 +89,7 @@ def scoring(workspace, path: Path) -> list[tuple[str, float, dict]]:
 
 
 def asking(workspace, prompts: int, latency: float) -> list[tuple[str, float, int]]:
-    from mining.evaluate.endpoint import EndpointConfig, Prompt, generate_answers
+    from mining.endpoint import EndpointConfig, Prompt, generate_answers
     from mining.evaluate.items import golden_set
 
     items = golden_set(workspace).items[:prompts]

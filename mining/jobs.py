@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from mining.cluster import ClusterSettings, run_clustering
+from mining.cluster import ClusterSettings, name_with_model, run_clustering
 from mining.embed import embedding_settings
-from mining.evaluate.endpoint import EndpointConfig
+from mining.endpoint import EndpointConfig
 from mining.evaluate.runs import evaluate_endpoint
 from mining.store import Workspace
 
@@ -114,6 +114,17 @@ def start_clustering(workspace: Workspace, algorithm: str = "hdbscan", scope: st
                                merge_similar=merge_similar)
     embedding = embedding_settings(workspace)
     return start(workspace, lambda progress: run_clustering(workspace, settings, embedding, progress).describe())
+
+
+def start_model_naming(workspace: Workspace, config: EndpointConfig) -> bool:
+    """Name the latest run's modes with a local model in the background, stoppable with `stop`
+    (the names so far are kept); False if a job runs."""
+    event = threading.Event()
+    started = start(workspace, lambda progress: name_with_model(workspace, config, None, progress, event).describe())
+    if started:
+        with _lock:
+            _stops[_key(workspace)] = event
+    return started
 
 
 def start_endpoint_evaluation(workspace: Workspace, name: str, config: EndpointConfig, checks: list[dict] | None,

@@ -361,7 +361,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (
         9,
-        "merged modes: the modes each merged mode is made of, and reviewers' keep-apart decisions (mining.cluster.merge)",
+        "merged modes: the modes each merged mode is made of, reviewers' keep-apart decisions (mining.cluster.merge); "
+        "names and summaries from a local model (mining.cluster.model_names)",
         """
         CREATE TABLE mode_parts (
             run_id     VARCHAR NOT NULL,
@@ -374,6 +375,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             centroid   FLOAT[] NOT NULL,
             PRIMARY KEY (run_id, cluster_id, part)
         );
+        ALTER TABLE clusters ADD COLUMN summary VARCHAR;
+        ALTER TABLE clusters ADD COLUMN named_by VARCHAR;
         CREATE TABLE keep_apart (
             decision_id     VARCHAR PRIMARY KEY,
             made_at         TIMESTAMPTZ NOT NULL DEFAULT now(),

@@ -17,7 +17,7 @@ from paths import ROOT
 # The flow, bottom up: a stage may import the stages before it, never one after it.
 STAGES = ["detect", "ingest", "embed", "cluster", "review", "export", "evaluate", "report"]
 # What every stage builds on; these import no stage.
-FOUNDATIONS = {"store", "settings", "common", "cli_base", "workspace_lock", "processes", "sql_filter"}
+FOUNDATIONS = {"store", "settings", "common", "cli_base", "workspace_lock", "processes", "sql_filter", "endpoint"}
 FACES = ["ingest", "embed", "cluster", "review"]
 HEAVY = ("torch", "sklearn", "umap", "plotly", "sentence_transformers", "hdbscan", "streamlit", "transformers")
 

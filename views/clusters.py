@@ -18,6 +18,7 @@ import streamlit as st
 
 import access_ui
 import table_ui
+from endpoint_ui import endpoint_fields
 import ui
 from mining import jobs
 from mining.browse import get_record
@@ -114,6 +115,25 @@ def job_notice() -> None:
         st.error(ui.plain(f"Finding failure modes failed: {state.error}"))
     else:
         st.success(ui.plain(state.message or "Failure modes found."))
+
+
+def model_naming(workspace: Workspace) -> None:
+    """Optional: names and one-line summaries of the latest run's modes from a local model."""
+    if not access_ui.allowed("cluster"):
+        return
+    with st.expander("Name the modes with a local model (optional)"):
+        st.caption("Sends each mode's keywords and up to five example requests to an OpenAI-compatible "
+                   "endpoint and asks for a short name and a one-line summary. Modes a reviewer renamed, and "
+                   "any answer that is not a usable name, keep their names.")
+        config = endpoint_fields("clusters_naming")
+        if st.button("Name the modes", key="clusters_naming_start", disabled=jobs.is_running(workspace)):
+            chosen = config()
+            if chosen is None:
+                return
+            if not jobs.start_model_naming(workspace, chosen):
+                st.info("A job is already running for this workspace; its progress is below.")
+            st.session_state[WATCHING_KEY] = True
+            st.rerun()
 
 
 # --- The ranked list ---------------------------------------------------------------------------
@@ -340,7 +360,10 @@ def detail(workspace: Workspace, cluster_id: int, run_id: str) -> None:
                       help=f"95% interval {interval(cluster)}")
     columns[2].metric("Lift", f"{cluster['lift']:.1f}×" if cluster["lift"] is not None else "–")
     columns[3].metric("Trend", cluster["status"] or "–")
-    st.text("Keywords: " + (", ".join(cluster["keywords"] or []) or "–"))
+    if cluster["summary"]:
+        st.text(cluster["summary"])
+    st.text("Keywords: " + (", ".join(cluster["keywords"] or []) or "–")
+            + (f"   (named by {cluster['named_by']})" if cluster["named_by"] else ""))
     st.page_link("views/records.py", label=f"Open the {plural(cluster['size'], 'call')} of this mode in Records",
                  icon=":material/open_in_new:", query_params={"mode": str(cluster_id)})
     left, right = st.columns([3, 2])
@@ -384,6 +407,7 @@ run = latest_run(workspace)
 if run is None:
     no_run_yet()
 else:
+    model_naming(workspace)
     clusters = list_clusters(workspace, run["run_id"])
     st.subheader("Ranked by impact")
     chosen = cluster_table(clusters)

@@ -16,6 +16,7 @@ import polars as pl
 import streamlit as st
 
 import access_ui
+from endpoint_ui import endpoint_fields
 import table_ui
 import ui
 from mining import jobs
@@ -23,8 +24,6 @@ from mining.common import plural
 from mining.evaluate.answers import AnswerFileError, AnswerMapping
 from mining.evaluate.checks import CHECK_TYPES, DEFAULT_CHECKS, CheckError, describe, parse_check
 from mining.evaluate.compare import cluster_figure, compare_runs, delta_figure
-from mining.access import EndpointRefused, check_base_url
-from mining.evaluate.endpoint import EndpointConfig
 from mining.evaluate.items import GoldenSet, golden_set, set_item_checks
 from mining.evaluate.runs import RunError, RunSummary, evaluate_file, list_runs, run_items, run_scores
 from mining.evaluate.scores import format_figure
@@ -46,7 +45,6 @@ RUN_COLUMNS = {
     "hallucination_rate": table_ui.percent_column("Hallucination"),
     "updated_at": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm", timezone="UTC"),
 }
-KEY_NONE, KEY_TYPED = "", "\0typed"  # the API key choices besides the allowed variables
 
 
 def mode_name(key: Any, name: str | None) -> str:
@@ -96,44 +94,17 @@ def file_source(workspace: Workspace, name: str, checks: list[dict[str, Any]] | 
 
 
 def endpoint_source(workspace: Workspace, name: str, checks: list[dict[str, Any]] | None, redact: bool) -> None:
-    settings = access_ui.server_config()
-    team = access_ui.team_mode(settings)
-    columns = st.columns([3, 2, 2])
-    if team:  # a team server calls only the endpoints its operator listed
-        base_url = columns[0].selectbox("Base URL", settings.base_urls, key="evaluate_base_url",
-                                        placeholder="none allowed", help="The endpoints the operator allowed "
-                                        "under [endpoints] base_urls in the server settings.") or ""
-    else:
-        base_url = columns[0].text_input("Base URL", placeholder="http://127.0.0.1:8000/v1", key="evaluate_base_url")
-    model = columns[1].text_input("Model", key="evaluate_model")
-    key_choices = [KEY_NONE, *settings.key_variables, KEY_TYPED]
-    key_source = columns[2].selectbox(
-        "API key", key_choices, key="evaluate_key_source",
-        format_func=lambda c: {KEY_NONE: "No key", KEY_TYPED: "Type a key for this session"}.get(c, f"${c}"),
-        help="An environment variable the operator allowed (under [endpoints] key_variables in the server "
-             "settings), or a key typed here: held in this session's memory only, never stored.")
-    typed_key = (st.text_input("Key for this session", type="password", key="evaluate_typed_key")
-                 if key_source == KEY_TYPED else "")
-    columns = st.columns(3)
-    concurrency = columns[0].number_input("Requests at once", 1, 64, 4, key="evaluate_concurrency")
-    timeout = columns[1].number_input("Timeout (s)", 1.0, 600.0, 60.0, key="evaluate_timeout")
-    retries = columns[2].number_input("Retries", 0, 10, 4, key="evaluate_retries")
+    config = endpoint_fields("evaluate")
     running = jobs.is_running(workspace)
     buttons = st.container(horizontal=True)
     if buttons.button("Ask the endpoint", type="primary", key="evaluate_endpoint", disabled=running):
-        if not (name and base_url.strip() and model.strip()):
-            st.error("Give the run a name, the base URL and the model.")
+        if not name:
+            st.error("Give the run a name.")
             return
-        try:
-            check_base_url(base_url, settings, team)
-        except EndpointRefused as exc:
-            st.error(ui.plain(exc))
+        chosen = config()
+        if chosen is None:
             return
-        config = EndpointConfig(base_url=base_url.strip(), model=model.strip(),
-                                api_key_env=key_source if key_source in settings.key_variables else None,
-                                api_key=typed_key.strip() or None if key_source == KEY_TYPED else None,
-                                concurrency=int(concurrency), timeout_s=float(timeout), retries=int(retries))
-        if not jobs.start_endpoint_evaluation(workspace, name, config, checks, ui.reviewer_name() or None, redact):
+        if not jobs.start_endpoint_evaluation(workspace, name, chosen, checks, ui.reviewer_name() or None, redact):
             st.info("Another job is running for this workspace; its progress is below.")
         st.session_state[WATCHING_KEY] = True
         st.session_state[RUN_KEY] = name

@@ -13,15 +13,18 @@ from mining.cluster.identity import trend
 from mining.cluster.kind_views import ModeKindTable, kind_names, kinds_of_mode, list_kinds, mode_kind_table
 from mining.cluster.kinds import OTHER as OTHER_KIND
 from mining.cluster.merge_views import forget_keep_apart, keep_apart, list_keep_apart, mode_parts
+from mining.cluster.model_names import NamingReport, name_with_model
 from mining.cluster.run import SCOPES, ClusteringError, ClusterSettings, RunSummary, run_clustering
 from mining.cluster.similar import similar_records
 from mining.cluster.views import (NOISE, cluster_detail, example_texts, latest_run, list_clusters, map_points,
                                   member_source_ids, membership_sql, mode_names, rename_cluster, source_ids)
 
 __all__ = ["ALGORITHMS", "NOISE", "OTHER_KIND", "SCOPES", "ClusterSettings", "ClusteringError", "ModeKindTable",
-           "RunSummary", "cluster_detail", "example_texts", "forget_keep_apart", "keep_apart", "kind_names",
-           "kinds_of_mode", "latest_run", "list_clusters", "list_keep_apart", "list_kinds", "map_figure", "map_points",
-           "member_source_ids", "membership_sql", "mode_kind_table", "mode_names", "mode_parts", "rename_cluster", "run_clustering", "similar_records", "source_ids", "trend"]
+           "NamingReport", "RunSummary", "cluster_detail", "example_texts", "forget_keep_apart", "keep_apart",
+           "kind_names", "kinds_of_mode", "latest_run", "list_clusters", "list_keep_apart", "list_kinds",
+           "map_figure", "map_points", "member_source_ids", "membership_sql", "mode_kind_table", "mode_names",
+           "mode_parts", "name_with_model", "rename_cluster", "run_clustering", "similar_records", "source_ids",
+           "trend"]
 
 
 def __getattr__(name: str) -> Any:

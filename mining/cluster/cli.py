@@ -87,8 +87,34 @@ def command_clusters(workspace: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_name_modes(workspace: Workspace, args: argparse.Namespace) -> int:
+    from mining.cluster.model_names import name_with_model
+    from mining.endpoint import EndpointConfig, EndpointError
+
+    try:
+        config = EndpointConfig(base_url=args.endpoint, model=args.model, api_key_env=args.api_key_env or None,
+                                concurrency=args.concurrency, timeout_s=args.timeout)
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from exc
+    update, close = progress_bar(not args.quiet and not args.json)
+    try:
+        report = name_with_model(workspace, config, progress=update)
+    except EndpointError as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        close()
+    if args.json:
+        print(json.dumps({"named": report.named, "kept": {str(key): value for key, value in report.kept.items()}},
+                         indent=2))
+    else:
+        print(report.describe())
+        for cluster_id, reason in sorted(report.kept.items()):
+            print(f"  mode {cluster_id} kept its keyword name: {reason}")
+    return EXIT_OK
+
+
 def add_commands(add: AddCommand) -> None:
-    """Register `cluster` and `clusters` with the entry point's `add(name, handler, help)`."""
+    """Register `cluster`, `clusters` and `name-modes` with the entry point's `add(name, handler, help)`."""
     cluster = add("cluster", command_cluster,
                   "Embed what is not cached yet and group the failures into failure modes.")
     cluster.add_argument("--algorithm", "-a", choices=ALGORITHMS, default="hdbscan",
@@ -109,3 +135,14 @@ def add_commands(add: AddCommand) -> None:
                                                               "lift, status, examples, ...)")
     clusters.add_argument("--members", action="store_true", help="with every member's id as the source gave it; "
                                                                  "unclustered failures under id -1")
+
+    naming = add("name-modes", command_name_modes,
+                 "Name the latest run's failure modes (and summarise each) with a local OpenAI-compatible model.")
+    naming.add_argument("--endpoint", required=True, metavar="URL", help="base URL, e.g. http://127.0.0.1:8000/v1")
+    naming.add_argument("--model", required=True, help="the model name the endpoint serves")
+    naming.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key (default: "
+                                                             "none sent)")
+    naming.add_argument("--concurrency", type=int, default=4, help="requests at once (default 4)")
+    naming.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    naming.add_argument("--json", action="store_true", help="print how many were named, and why others were not")
+    naming.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

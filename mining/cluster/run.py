@@ -330,16 +330,19 @@ def _merge(workspace: Workspace, matrix: np.ndarray, labels: np.ndarray, failed_
 
 
 def _settle_names(workspace: Workspace, previous: str | None, rows: list[dict[str, Any]]) -> None:
-    """A matched mode keeps the previous run's name; a new mode gets a name no other mode has.
+    """A matched mode keeps the previous run's name (and a model's summary of it); a new mode gets a
+    name no other mode has.
 
     Keeping names stops them drifting week to week as keywords shift. Two modes that share their
     top keywords (one request phrased two ways, say) would otherwise show the same name twice.
     """
-    kept = dict(workspace.cursor().execute("SELECT cluster_id, name FROM clusters WHERE run_id = ?",
-                                           [previous]).fetchall()) if previous else {}
+    kept = {row[0]: row[1:] for row in workspace.cursor().execute(
+        "SELECT cluster_id, name, summary, named_by FROM clusters WHERE run_id = ?", [previous]).fetchall()
+            } if previous else {}
     for row in rows:
-        if row["previous_id"] is not None and kept.get(row["previous_id"]):
-            row["name"] = kept[row["previous_id"]]
+        row["summary"] = row["named_by"] = None
+        if row["previous_id"] is not None and row["previous_id"] in kept and kept[row["previous_id"]][0]:
+            row["name"], row["summary"], row["named_by"] = kept[row["previous_id"]]
     taken = {row["name"].lower() for row in rows if row["previous_id"] is not None}
     for row in sorted(rows, key=lambda row: -row["size"]):
         if row["previous_id"] is None:
@@ -385,11 +388,12 @@ def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_i
         for row in rows:
             cursor.execute("""
                 INSERT INTO clusters (run_id, cluster_id, name, keywords, size, failures, failure_rate, lift,
-                                      status, examples, centroid, failure_rate_low, failure_rate_high)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                      status, examples, centroid, failure_rate_low, failure_rate_high, summary,
+                                      named_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [run_id, row["cluster_id"], row["name"], json.dumps(row["keywords"]), row["size"], row["failures"],
                  row["failure_rate"], row["lift"], row["status"], json.dumps(row["examples"]), row["centroid"],
-                 row["failure_rate_low"], row["failure_rate_high"]])
+                 row["failure_rate_low"], row["failure_rate_high"], row["summary"], row["named_by"]])
         for cluster_id in gone:
             cursor.execute("""
                 INSERT INTO clusters (run_id, cluster_id, name, keywords, size, failures, failure_rate, lift,

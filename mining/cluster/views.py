@@ -86,7 +86,7 @@ def _clusters(workspace: Workspace, run_id: str, cluster_id: int | None = None) 
     cursor.execute("""
         SELECT c.cluster_id AS id, coalesce(n.name, c.name) AS name, n.name IS NOT NULL AS renamed, c.keywords,
                c.size, c.failures, c.failure_rate, c.failure_rate_low, c.failure_rate_high, c.lift, c.status,
-               c.first_seen, c.last_seen, c.weekly, c.examples
+               c.first_seen, c.last_seen, c.weekly, c.examples, c.summary, c.named_by
         FROM clusters c LEFT JOIN cluster_names n USING (cluster_id)
         WHERE c.run_id = ? AND (? IS NULL OR c.cluster_id = ?)
         ORDER BY c.status = 'gone', c.size * coalesce(c.lift, 1) DESC, c.cluster_id""", [run_id, cluster_id, cluster_id])

@@ -18,7 +18,7 @@ from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar, wo
 from mining.evaluate.answers import AnswerFileError, AnswerMapping
 from mining.evaluate.checks import CHECK_TYPES, CheckError, describe, parse_check
 from mining.evaluate.compare import compare_runs
-from mining.evaluate.endpoint import EndpointConfig, EndpointError
+from mining.endpoint import EndpointConfig, EndpointError
 from mining.evaluate.items import set_item_checks
 from mining.evaluate.runs import RunError, RunSummary, evaluate_endpoint, evaluate_file, score_run
 from mining.evaluate.scores import format_figure

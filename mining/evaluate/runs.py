@@ -29,7 +29,7 @@ from mining.detect import signal_settings
 from mining.embed import text_vectors
 from mining.evaluate.answers import AnswerFile, AnswerMapping, match_answers
 from mining.evaluate.checks import DEFAULT_CHECKS, judge, parse_check
-from mining.evaluate.endpoint import AnswerResult, EndpointConfig, Prompt, generate_answers
+from mining.endpoint import AnswerResult, EndpointConfig, Prompt, generate_answers
 from mining.evaluate.items import GoldenSet, golden_set
 from mining.evaluate.scores import grouped_scores
 from mining.store import Workspace

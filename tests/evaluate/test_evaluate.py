@@ -15,7 +15,7 @@ from export_data import build
 from mining.__main__ import main
 from mining.demo_answers import write_candidates
 from mining.evaluate.answers import AnswerFileError, AnswerMapping
-from mining.evaluate.endpoint import EndpointConfig
+from mining.endpoint import EndpointConfig
 from mining.evaluate.compare import cluster_figure, compare_runs, delta_figure
 from mining.evaluate.items import golden_set, set_item_checks
 from mining.evaluate.runs import (RunError, evaluate_endpoint, evaluate_file, list_runs, run_items, run_scores,

@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from mining.evaluate.endpoint import (AnswerResult, EndpointConfig, EndpointError, GenerateReport, Prompt,
+from mining.endpoint import (AnswerResult, EndpointConfig, EndpointError, GenerateReport, Prompt,
                                       _retry_delay, generate_answers)
 
 KEY_ENV = "FAULTLINE_TEST_ENDPOINT_KEY"

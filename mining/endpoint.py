@@ -1,4 +1,5 @@
-"""Ask an OpenAI-compatible chat endpoint for a candidate model's answers to golden-set prompts.
+"""Ask an OpenAI-compatible chat endpoint for answers: a candidate model's to golden-set prompts
+(mining.evaluate), a local model's names for failure modes (mining.cluster.model_names).
 
 Why it is built this way:
   resumable     every answer is handed to the caller as soon as it arrives (`on_answer`), and the
