@@ -7,8 +7,9 @@ written first (status 'running') and marked 'failed' with the reason if anything
 the history says what happened.
 
 The stages are in their own modules of this package: algorithms (reduce, cluster, attach, map),
-kinds (what went wrong), merge (modes that are one problem), labels (keywords, names, examples), rates (each mode's failure rate), identity (ids and trends
-across runs). Reading runs back is views; nearest neighbours is similar.
+kinds (what went wrong), merge (modes that are one problem), labels (keywords, names, examples),
+rates (each mode's failure rate), identity (ids and trends across runs). Reading runs back is
+views; nearest neighbours is similar.
 """
 
 from __future__ import annotations
@@ -336,9 +337,9 @@ def _settle_names(workspace: Workspace, previous: str | None, rows: list[dict[st
     Keeping names stops them drifting week to week as keywords shift. Two modes that share their
     top keywords (one request phrased two ways, say) would otherwise show the same name twice.
     """
-    kept = {row[0]: row[1:] for row in workspace.cursor().execute(
-        "SELECT cluster_id, name, summary, named_by FROM clusters WHERE run_id = ?", [previous]).fetchall()
-            } if previous else {}
+    found = workspace.cursor().execute("SELECT cluster_id, name, summary, named_by FROM clusters WHERE run_id = ?",
+                                       [previous]).fetchall() if previous else []
+    kept = {cluster_id: rest for cluster_id, *rest in found}
     for row in rows:
         row["summary"] = row["named_by"] = None
         if row["previous_id"] is not None and row["previous_id"] in kept and kept[row["previous_id"]][0]:

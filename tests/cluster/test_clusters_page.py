@@ -185,3 +185,29 @@ def test_a_merged_mode_shows_its_parts_and_a_lead_keeps_one_apart_then_withdraws
     assert any(expander.label == "Kept apart (1)" for expander in at.expander)
     next(button for button in at.button if button.label == "Withdraw").click().run()
     assert not at.exception and list_keep_apart(loaded) == []
+
+
+def test_a_lead_names_the_modes_with_a_local_model_from_the_page(clustered):
+    import json
+
+    from evaluate.test_evaluate_endpoint import FakeEndpoint, Reply, completion
+
+    at = start()
+    assert any(expander.label == "Name the modes with a local model (optional)" for expander in at.expander)
+    next(button for button in at.button if button.label == "Name the modes").click().run()
+    assert any("Give the base URL and the model." in error.value for error in at.error)
+    assert jobs.job_state(clustered) is None
+    with FakeEndpoint() as endpoint:
+        endpoint.reply = lambda question, attempt: Reply(body=completion(json.dumps(
+            {"name": "Mode about " + json.loads(question)["keywords"][0], "summary": "<b>one line</b>"})))
+        at.text_input(key="clusters_naming_base_url").input(endpoint.base_url)
+        at.text_input(key="clusters_naming_model").input("local-model")
+        next(button for button in at.button if button.label == "Name the modes").click().run()
+        assert not at.exception
+        assert jobs.wait(clustered, timeout=120).state == "finished"
+    modes = list_clusters(clustered)
+    assert all(mode["name"].startswith("Mode about ") and mode["named_by"] == "model local-model" for mode in modes)
+    at.run()
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert any(text.value == "<b>one line</b>" for text in at.text)  # the model's text, shown as text
