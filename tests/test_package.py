@@ -31,7 +31,7 @@ def test_every_package_data_file_and_app_module_is_installed():
     include = setuptools["packages"]["find"]["include"]
     packages = {path.parent.relative_to(ROOT).as_posix().replace("/", ".") for path in (ROOT / "mining").rglob("__init__.py")}
     assert all(package == "mining" or "mining.*" in include for package in packages) and "mining" in include
-    assert "views" in include and set(setuptools["py-modules"]) == {"app", "ui", "access_ui", "table_ui"}
+    assert "views" in include and set(setuptools["py-modules"]) == {"app", "ui", "access_ui", "table_ui", "endpoint_ui"}
     top_level = {path.stem for path in ROOT.glob("*.py")}
     assert top_level == set(setuptools["py-modules"])  # no root module the app imports is left behind
     data = [path for path in (ROOT / "mining").rglob("*") if path.is_file() and path.suffix not in (".py", ".pyc")]
