@@ -108,10 +108,10 @@ def wait(workspace: Workspace, timeout: float | None = None) -> JobState | None:
 
 
 def start_clustering(workspace: Workspace, algorithm: str = "hdbscan", scope: str = "failures",
-                     attach_unclustered: bool = True, merge_similar: bool = True) -> bool:
+                     attach_unclustered: bool = True, merge_similar: bool = True, recurring_only: bool = True) -> bool:
     """Embed (with the workspace's embedding settings) and cluster in the background; False if a job runs."""
     settings = ClusterSettings(algorithm=algorithm, scope=scope, attach_unclustered=attach_unclustered,
-                               merge_similar=merge_similar)
+                               merge_similar=merge_similar, recurring_only=recurring_only)
     embedding = embedding_settings(workspace)
     return start(workspace, lambda progress: run_clustering(workspace, settings, embedding, progress).describe())
 

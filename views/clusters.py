@@ -62,7 +62,7 @@ def run_form(workspace: Workspace) -> None:
     settings = embedding_settings(workspace)
     with st.form("find_failure_modes", border=True):
         st.subheader("Find failure modes")
-        columns = st.columns(5)
+        columns = st.columns(6)
         algorithm = columns[0].selectbox("Algorithm", list(ALGORITHMS), format_func=ALGORITHMS.get,
                                          key="clusters_algorithm")
         scope = columns[1].selectbox("Records", list(SCOPES), format_func=SCOPES.get, key="clusters_scope")
@@ -76,6 +76,10 @@ def run_form(workspace: Workspace) -> None:
                                   help="Merge two close modes when their calls are each other's nearest "
                                        "neighbours, or when they fail the same way. Each merge is shown in the "
                                        "mode's detail and can be undone there.")
+        recurring_only = columns[5].toggle("Only failures that recur", value=True, key="clusters_recurring",
+                                           help="Form modes from the failures whose nearest calls mostly fail "
+                                                "too. A one-off (most calls like it pass) joins a mode only "
+                                                "when it lies within it. Applies when clustering the failures.")
         with st.expander("Embedding model"):
             left, right = st.columns([3, 2])
             model = left.text_input("Model", value=settings.model, key="clusters_model",
@@ -94,13 +98,14 @@ def run_form(workspace: Workspace) -> None:
             st.error(ui.plain(str(exc)))
             return
         save_embedding_settings(workspace, chosen)
-        start_job(workspace, algorithm, scope, attach, merge)
+        start_job(workspace, algorithm, scope, attach, merge, recurring_only)
 
 
-def start_job(workspace: Workspace, algorithm: str, scope: str, attach: bool, merge: bool) -> None:
+def start_job(workspace: Workspace, algorithm: str, scope: str, attach: bool, merge: bool,
+              recurring_only: bool) -> None:
     """Start the embed + cluster job, or say that one is already running."""
     started = jobs.start_clustering(workspace, algorithm=algorithm, scope=scope, attach_unclustered=attach,
-                                    merge_similar=merge)
+                                    merge_similar=merge, recurring_only=recurring_only)
     if not started:
         st.info("A run is already going for this workspace; its progress is below.")
     st.session_state[WATCHING_KEY] = True

@@ -22,7 +22,7 @@ def command_cluster(workspace: Workspace, args: argparse.Namespace) -> int:
     try:
         settings = ClusterSettings(algorithm=args.algorithm, scope=args.scope, attach_unclustered=not args.no_attach,
                                    min_cluster_size=args.min_cluster_size, seed=args.seed,
-                                   merge_similar=not args.no_merge)
+                                   merge_similar=not args.no_merge, recurring_only=not args.include_one_offs)
         embedding = embedding_settings(workspace)
         embedding = replace(embedding, text=args.text) if args.text else embedding
     except ValueError as exc:
@@ -126,6 +126,9 @@ def add_commands(add: AddCommand) -> None:
                                                                   "those within a mode's reach")
     cluster.add_argument("--no-merge", action="store_true", help="keep every group the clusterer finds, even two "
                                                                  "that are one problem (see mining/cluster/merge.py)")
+    cluster.add_argument("--include-one-offs", action="store_true",
+                         help="form modes from every failure; by default a failure whose nearest calls mostly pass "
+                              "joins a mode only when it lies within it (see mining/cluster/recurrence.py)")
     cluster.add_argument("--seed", type=int, help="fix the randomness so that a run can be repeated exactly")
     cluster.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     cluster.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

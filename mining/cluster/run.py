@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from mining.cluster.algorithms import (ALGORITHMS, NOISE, Assignment, attach_noise, centroids,
+from mining.cluster.algorithms import (ALGORITHMS, NOISE, Assignment, Neighbours, attach_noise, centroids,
                                        default_min_cluster_size, get_algorithm, map_coordinates,
                                        neighbour_graph)
 from mining.cluster.identity import ClusterShape, Identity, match_clusters
@@ -34,7 +34,8 @@ from mining.cluster.labels import Label, central_examples, distinct_name, labels
 from mining.cluster.merge import NOT_FAILED, Merged, Part, merge_modes, nearest_neighbours
 from mining.cluster.merge_views import keep_apart_decisions
 from mining.cluster.rates import ModeRate, mode_rates, wilson
-from mining.common import Progress
+from mining.cluster.recurrence import recurring
+from mining.common import Progress, plural
 from mining.detect import failures_sql, signal_labels
 from mining.embed import EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
 from mining.processes import this_process
@@ -61,6 +62,8 @@ class ClusterSettings:
     seed: fixes UMAP's randomness so a run can be repeated exactly; None runs UMAP in parallel.
     merge_similar: merge modes that are one problem (mining.cluster.merge); off shows every group
     the clusterer found.
+    recurring_only: with scope 'failures', form modes from the failures that recur (mining.cluster
+    .recurrence): one-offs join a mode only when they lie within it. Off clusters every failure.
     """
 
     algorithm: str = "hdbscan"
@@ -69,6 +72,7 @@ class ClusterSettings:
     min_cluster_size: int | None = None
     seed: int | None = None
     merge_similar: bool = True
+    recurring_only: bool = True
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -89,6 +93,7 @@ class RunSummary:
     unclustered: int
     statuses: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    one_offs: int = 0  # of the unclustered: failures whose nearest calls mostly pass
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +103,8 @@ class RunSummary:
         return (f"{self.clusters} failure modes among {self.points:,} records"
                 + (f" ({trends})" if trends else "")
                 + (f", {self.unclustered:,} unclustered" if self.unclustered else "")
+                + (f" ({plural(self.one_offs, 'one-off')}: their nearest calls mostly pass)"
+                   if self.one_offs else "")
                 + f", in {self.seconds:.1f} s")
 
 
@@ -244,9 +251,16 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     texts = facts["text"]
     seed = 0 if settings.seed is None else settings.seed
     min_size = settings.min_cluster_size or default_min_cluster_size(len(record_ids))
-    progress(0.45, f"grouping {len(record_ids):,} records ({settings.algorithm})")
     neighbours = neighbour_graph(matrix, settings.seed)
-    assignment = get_algorithm(settings.algorithm).fit(matrix, min_size, settings.seed, neighbours)
+    passing, passing_total = np.zeros((0, 0), dtype=np.float32), 0
+    if settings.scope == "failures":
+        passing, passing_total = _passing_sample(workspace, embedding, seed, _scaled(progress, 0.45, 0.5))
+    one_off = np.zeros(len(record_ids), dtype=bool)
+    if settings.scope == "failures" and settings.recurring_only:
+        progress(0.5, "telling recurring failures from one-offs")
+        one_off = ~recurring(matrix, passing, neighbours[0])
+    progress(0.52, f"grouping {int(np.sum(~one_off)):,} records ({settings.algorithm})")
+    assignment = _group(matrix, one_off, min_size, settings, neighbours)
     if settings.attach_unclustered:
         assignment = attach_noise(matrix, assignment)
     failed = np.asarray(facts["failed"], dtype=bool)
@@ -264,7 +278,6 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     words = labels_for(texts, labels)
     part_words = labels_for(texts, assignment.labels) if parts else {}
     if settings.scope == "failures":
-        passing, passing_total = _passing_sample(workspace, embedding, seed, _scaled(progress, 0.7, 0.75))
         progress(0.75, "estimating each mode's failure rate")
         rates = mode_rates(matrix, labels, centres, passing, passing_total / max(len(passing), 1))
         overall = len(record_ids) / max(len(record_ids) + passing_total, 1)
@@ -303,7 +316,22 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     statuses = {status: sum(1 for row in rows if row["status"] == status)
                 for status in ("new", "growing", "shrinking", "stable")}
     statuses["gone"] = len(gone)
-    return RunSummary(run_id, len(record_ids), len(rows), int(np.sum(labels == NOISE)), statuses)
+    return RunSummary(run_id, len(record_ids), len(rows), int(np.sum(labels == NOISE)), statuses,
+                      one_offs=int(np.sum(one_off & (labels == NOISE))))
+
+
+def _group(matrix: np.ndarray, one_off: np.ndarray, min_size: int, settings: ClusterSettings,
+           neighbours: Neighbours) -> Assignment:
+    """The clusterer's assignment of every row, fitted on the rows that are not one-offs (which stay noise)."""
+    algorithm = get_algorithm(settings.algorithm)
+    if not one_off.any():
+        return algorithm.fit(matrix, min_size, settings.seed, neighbours)
+    rows = np.flatnonzero(~one_off)
+    found = algorithm.fit(matrix[rows], min_size, settings.seed, neighbour_graph(matrix[rows], settings.seed))
+    labels = np.full(len(matrix), NOISE, dtype=np.int64)
+    probabilities = np.zeros(len(matrix))
+    labels[rows], probabilities[rows] = found.labels, found.probabilities
+    return Assignment(labels, probabilities)
 
 
 def _part_rows(parts: dict[int, list[Part]], words: dict[int, Label],
