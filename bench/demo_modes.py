@@ -1,5 +1,5 @@
-"""How many failure modes the demo shows, with and without merging (issue 13: "a number a meeting
-can read, with no duplicate names").
+"""How many failure modes the demo shows, with and without merging and one-offs (issue 13: "a number
+a meeting can read, with no duplicate names").
 
 Run by hand: `python bench/demo_modes.py [--seeds 0 1 2]`. The demo log (`faultline demo`: 3,000
 calls, 8 failing intents asked in 42 ways) is ingested and embedded once into a temporary
@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# (label, merge modes that are one problem, form modes from recurring failures only)
+VARIANTS = [("no merging", False, True), ("merging", True, True), ("merging, one-offs included", True, False)]
 
 
 def main() -> None:
@@ -37,20 +39,22 @@ def main() -> None:
         embed_records(workspace)
         Workspace.close_all()
         for seed in args.seeds:
-            for merge in (False, True):
-                path = folder / f"seed{seed}-{merge}.duckdb"
+            for label, merge, recurring_only in VARIANTS:
+                path = folder / f"seed{seed}-{merge}-{recurring_only}.duckdb"
                 shutil.copyfile(folder / "warm.duckdb", path)
                 workspace = Workspace.open(path)
                 started = time.perf_counter()
-                run_clustering(workspace, ClusterSettings(seed=seed, merge_similar=merge))
+                summary = run_clustering(workspace, ClusterSettings(seed=seed, merge_similar=merge,
+                                                                    recurring_only=recurring_only))
                 seconds = time.perf_counter() - started
                 modes = list_clusters(workspace)
                 names = [mode["name"].lower() for mode in modes]
                 merged = {mode["name"]: mode_parts(workspace, mode["id"]) for mode in modes}
                 merged = {mode: parts for mode, parts in merged.items() if parts}
-                print(f"seed {seed}, merging {'on' if merge else 'off'}: {len(modes)} modes, "
+                print(f"seed {seed}, {label}: {len(modes)} modes, "
                       f"{len(names) - len(set(names))} duplicate names, {len(merged)} merged modes from "
-                      f"{sum(len(parts) for parts in merged.values())} parts, {seconds:.1f} s", flush=True)
+                      f"{sum(len(parts) for parts in merged.values())} parts, {summary.unclustered} of "
+                      f"{summary.points} unclustered ({summary.one_offs} one-offs), {seconds:.1f} s", flush=True)
                 for mode, parts in merged.items():
                     print(f"    {mode}: " + " + ".join(f"{part['name']} ({part['size']}, {part['reason']})"
                                                       for part in parts))

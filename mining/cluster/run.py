@@ -258,7 +258,7 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     one_off = np.zeros(len(record_ids), dtype=bool)
     if settings.scope == "failures" and settings.recurring_only:
         progress(0.5, "telling recurring failures from one-offs")
-        one_off = ~recurring(matrix, passing, neighbours[0])
+        one_off = ~recurring(matrix, passing, seed)
     progress(0.52, f"grouping {int(np.sum(~one_off)):,} records ({settings.algorithm})")
     assignment = _group(matrix, one_off, min_size, settings, neighbours)
     if settings.attach_unclustered:
