@@ -55,6 +55,18 @@ def test_the_button_runs_clustering_in_the_background(loaded):
     assert at.dataframe[0].value.shape[0] == len(list_clusters(loaded)) == 3
 
 
+def test_a_lead_can_form_modes_from_every_failure_one_offs_included(loaded):
+    import json
+
+    at = start()
+    assert at.toggle(key="clusters_recurring").value is True
+    at.toggle(key="clusters_recurring").set_value(False)
+    next(button for button in at.button if button.label == "Find failure modes").click().run()
+    assert jobs.wait(loaded, timeout=300).state == "finished"
+    params, = loaded.cursor().execute("SELECT params FROM cluster_runs WHERE status = 'finished'").fetchone()
+    assert json.loads(params)["recurring_only"] is False
+
+
 def test_a_model_folder_that_does_not_exist_is_refused_before_any_work(loaded, tmp_path):
     at = start()
     at.text_input(key="clusters_model").input(str(tmp_path / "no-such-model"))
