@@ -165,13 +165,11 @@ def faultline_stage(bench: Bench, algorithm: str, seed: int, recurring_only: boo
     from mining.cluster.recurrence import recurring
 
     started = time.perf_counter()
-    neighbours = neighbour_graph(bench.matrix, seed)
     min_size = default_min_cluster_size(len(bench.matrix))
     keep = (recurring(bench.matrix, bench.passing_matrix, seed) if recurring_only
             else np.ones(len(bench.matrix), dtype=bool))
     rows = np.flatnonzero(keep)
-    found = get_algorithm(algorithm).fit(bench.matrix[rows], min_size, seed,
-                                         neighbours if keep.all() else neighbour_graph(bench.matrix[rows], seed))
+    found = get_algorithm(algorithm).fit(bench.matrix[rows], min_size, seed, neighbour_graph(bench.matrix[rows], seed))
     labels = np.full(len(bench.matrix), NOISE, dtype=np.int64)
     labels[rows] = found.labels
     assignment = attach_noise(bench.matrix, Assignment(labels, np.zeros(len(labels))))

@@ -28,6 +28,7 @@ from mining.recovery import recover
 from mining.report.cli import add_commands as add_report_commands
 from mining.review.cli import add_commands as add_review_commands
 from mining.store import Workspace, WorkspaceError
+from mining.train.cli import add_commands as add_train_commands
 from mining.workspace_cli import add_commands as add_workspace_commands
 
 
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    # In the order of the flow: load, look, signals, embed, group, review, export, evaluate, report, serve.
+    # In the order of the flow: load, look, signals, embed, group, review, export, evaluate, train, report, serve.
     add_ingest_commands(add)
     add_workspace_commands(add)
     add_embed_commands(add)
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     golden_actions = add_export_commands(add)
     add_evaluate_commands(add)
     add_golden_checks(golden_actions)  # `golden checks` is the evaluation's part of the golden set's command
+    add_train_commands(add)
     add_report_commands(add)
     add_access_commands(add)
     return parser

@@ -36,8 +36,8 @@ import math
 import numpy as np
 
 NEIGHBOURS = 30
-POOL_SAMPLE = 10_000  # failures, and passing calls, that neighbours are sought among
-BLOCK = 1024  # failures compared at once: 1024 x 20,000 similarities is 80 MB
+POOL_SAMPLE = 5_000  # failures, and passing calls, that neighbours are sought among (~10 s at 100k failures)
+BLOCK = 1024  # failures compared at once: 1024 x 10,000 similarities is 40 MB
 
 
 def recurring(failures: np.ndarray, passing: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -52,8 +52,7 @@ def recurring(failures: np.ndarray, passing: np.ndarray, seed: int = 0) -> np.nd
     chosen = np.arange(count)
     if count > POOL_SAMPLE:
         chosen = np.sort(np.random.default_rng(seed).choice(count, size=POOL_SAMPLE, replace=False))
-    pool = np.vstack([failures[chosen], passing[:POOL_SAMPLE]]).astype(np.float32)
-    is_failure = np.arange(len(pool)) < len(chosen)
+    pool = np.vstack([failures[chosen], passing[:POOL_SAMPLE]]).astype(np.float32)  # failures first
     wanted = min(NEIGHBOURS, len(pool) - 1)
     if wanted < 1:
         return np.ones(count, dtype=bool)
@@ -65,7 +64,10 @@ def recurring(failures: np.ndarray, passing: np.ndarray, seed: int = 0) -> np.nd
         similarity = failures[block].astype(np.float32) @ pool.T
         rows = np.flatnonzero(place_in_pool[block] >= 0)
         similarity[rows, place_in_pool[block][rows]] = -np.inf  # a failure is not its own neighbour
-        nearest = np.argpartition(-similarity, wanted - 1, axis=1)[:, :wanted]
-        failing_neighbours[block] = is_failure[nearest].sum(axis=1)
+        # the wanted-th largest similarity, and the failures at least that similar: twice as fast as
+        # finding the neighbours themselves (argpartition), which cost 16 s at 100k failures
+        cut = len(pool) - wanted
+        kth = np.partition(similarity, cut, axis=1)[:, cut]
+        failing_neighbours[block] = (similarity[:, :len(chosen)] >= kth[:, None]).sum(axis=1)
     expected = math.floor(wanted * len(chosen) / len(pool))
     return (failing_neighbours > expected) | (2 * failing_neighbours >= wanted)

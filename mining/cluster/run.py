@@ -31,7 +31,7 @@ from mining.cluster.algorithms import (ALGORITHMS, NOISE, Assignment, Neighbours
 from mining.cluster.identity import ClusterShape, Identity, match_clusters
 from mining.cluster.kinds import Kinds, failure_kinds
 from mining.cluster.labels import Label, central_examples, distinct_name, labels_for
-from mining.cluster.merge import NOT_FAILED, Merged, Part, merge_modes, nearest_neighbours
+from mining.cluster.merge import EXACT_BELOW, NOT_FAILED, Merged, Part, merge_modes, nearest_neighbours
 from mining.cluster.merge_views import keep_apart_decisions
 from mining.cluster.rates import ModeRate, mode_rates, wilson
 from mining.cluster.recurrence import recurring
@@ -251,7 +251,6 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     texts = facts["text"]
     seed = 0 if settings.seed is None else settings.seed
     min_size = settings.min_cluster_size or default_min_cluster_size(len(record_ids))
-    neighbours = neighbour_graph(matrix, settings.seed)
     passing, passing_total = np.zeros((0, 0), dtype=np.float32), 0
     if settings.scope == "failures":
         passing, passing_total = _passing_sample(workspace, embedding, seed, _scaled(progress, 0.45, 0.5))
@@ -260,7 +259,10 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
         progress(0.5, "telling recurring failures from one-offs")
         one_off = ~recurring(matrix, passing, seed)
     progress(0.52, f"grouping {int(np.sum(~one_off)):,} records ({settings.algorithm})")
-    assignment = _group(matrix, one_off, min_size, settings, neighbours)
+    grouped = np.flatnonzero(~one_off)
+    neighbours = neighbour_graph(matrix[grouped], settings.seed)
+    assignment = _group(matrix, grouped, min_size, settings, neighbours)
+    graph = _lifted(neighbours[0], grouped, len(matrix))
     if settings.attach_unclustered:
         assignment = attach_noise(matrix, assignment)
     failed = np.asarray(facts["failed"], dtype=bool)
@@ -271,7 +273,7 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     labels, parts = assignment.labels, {}
     if settings.merge_similar:
         progress(0.62, "merging modes that are one problem")
-        merged = _merge(workspace, matrix, assignment.labels, failed_rows, kinds, neighbours[0])
+        merged = _merge(workspace, matrix, assignment.labels, failed_rows, kinds, graph)
         labels, parts = merged.labels, merged.parts
     progress(0.65, "naming the failure modes")
     centres = centroids(matrix, labels)
@@ -293,7 +295,7 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     shown = _map_rows(len(record_ids), seed)
     coordinates = np.full((len(record_ids), 2), np.nan)
     coordinates[shown] = map_coordinates(matrix[shown], settings.seed,
-                                         neighbours if len(shown) == len(record_ids) else None)
+                                         neighbours if len(shown) == len(grouped) else None)
     member_ids = np.array([identities[int(label)].cluster_id if label != NOISE else NOISE for label in labels])
     rows = []
     for label, centre in centres.items():
@@ -320,18 +322,27 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
                       one_offs=int(np.sum(one_off & (labels == NOISE))))
 
 
-def _group(matrix: np.ndarray, one_off: np.ndarray, min_size: int, settings: ClusterSettings,
+def _group(matrix: np.ndarray, grouped: np.ndarray, min_size: int, settings: ClusterSettings,
            neighbours: Neighbours) -> Assignment:
-    """The clusterer's assignment of every row, fitted on the rows that are not one-offs (which stay noise)."""
-    algorithm = get_algorithm(settings.algorithm)
-    if not one_off.any():
-        return algorithm.fit(matrix, min_size, settings.seed, neighbours)
-    rows = np.flatnonzero(~one_off)
-    found = algorithm.fit(matrix[rows], min_size, settings.seed, neighbour_graph(matrix[rows], settings.seed))
+    """The clusterer's assignment of every row, fitted on the `grouped` rows (`neighbours` is their
+    graph); the other rows, one-offs, stay noise."""
+    found = get_algorithm(settings.algorithm).fit(matrix[grouped], min_size, settings.seed, neighbours)
+    if len(grouped) == len(matrix):
+        return found
     labels = np.full(len(matrix), NOISE, dtype=np.int64)
     probabilities = np.zeros(len(matrix))
-    labels[rows], probabilities[rows] = found.labels, found.probabilities
+    labels[grouped], probabilities[grouped] = found.labels, found.probabilities
     return Assignment(labels, probabilities)
+
+
+def _lifted(graph: np.ndarray | None, grouped: np.ndarray, count: int) -> np.ndarray | None:
+    """The neighbour graph of the grouped rows in the numbering of all `count` rows; a one-off row
+    has no neighbours (-1), so one graph search serves the clusterer and the merging."""
+    if graph is None or len(grouped) == count:
+        return graph
+    lifted = np.full((count, graph.shape[1]), -1, dtype=np.int64)
+    lifted[grouped] = np.where(graph >= 0, grouped[np.maximum(graph, 0)], -1)
+    return lifted
 
 
 def _part_rows(parts: dict[int, list[Part]], words: dict[int, Label],
@@ -354,6 +365,8 @@ def _merge(workspace: Workspace, matrix: np.ndarray, labels: np.ndarray, failed_
     """The run's modes with those that are one problem merged, reviewers' keep-apart decisions kept."""
     row_kinds = np.full(len(labels), NOT_FAILED, dtype=np.int64)
     row_kinds[failed_rows] = kinds.labels
+    if graph is None and len(matrix) > EXACT_BELOW:  # most failures were one-offs: too few grouped for a graph
+        graph = neighbour_graph(matrix)[0]
     return merge_modes(matrix, labels, row_kinds, nearest_neighbours(matrix, graph),
                        keep_apart=keep_apart_decisions(workspace))
 

@@ -113,3 +113,17 @@ def test_a_run_leaves_one_offs_out_of_the_modes_and_says_how_many(workspace: Wor
     Workspace.close_all()
     assert main(["--workspace", workspace_path, "cluster", "--seed", "0", "--include-one-offs", "--json", "-q"]) == 0
     assert '"one_offs": 0' in capsys.readouterr().out
+
+
+def test_the_grouped_rows_graph_serves_every_row_with_one_offs_left_without_neighbours():
+    from mining.cluster.merge import nearest_neighbours
+    from mining.cluster.run import _lifted
+
+    grouped = np.array([0, 2, 3])  # rows 1 and 4 are one-offs
+    graph = np.array([[0, 1, 2], [1, 0, -1], [2, 1, 0]])  # numbered among the grouped rows, -1 a gap
+    lifted = _lifted(graph, grouped, 5)
+    assert lifted.tolist() == [[0, 2, 3], [-1, -1, -1], [2, 0, -1], [3, 2, 0], [-1, -1, -1]]
+    vectors = np.eye(5, dtype=np.float32)
+    nearest = nearest_neighbours(vectors, lifted)
+    assert nearest[1].tolist() == [1] * nearest.shape[1] and set(nearest[0]) <= {2, 3, 0}
+    assert _lifted(graph, np.arange(3), 3) is graph and _lifted(None, grouped, 5) is None
