@@ -15,10 +15,10 @@ import pytest
 from paths import ROOT
 
 # The flow, bottom up: a stage may import the stages before it, never one after it.
-STAGES = ["detect", "ingest", "embed", "cluster", "review", "export", "evaluate", "report"]
+STAGES = ["detect", "ingest", "embed", "cluster", "review", "export", "evaluate", "train", "report"]
 # What every stage builds on; these import no stage.
 FOUNDATIONS = {"store", "settings", "common", "cli_base", "workspace_lock", "processes", "sql_filter", "endpoint"}
-FACES = ["ingest", "embed", "cluster", "review"]
+FACES = ["ingest", "embed", "cluster", "review", "train"]
 HEAVY = ("torch", "sklearn", "umap", "plotly", "sentence_transformers", "hdbscan", "streamlit", "transformers")
 
 
@@ -122,7 +122,7 @@ def test_a_face_names_only_what_it_has(face):
 
 
 def test_every_stage_has_its_command_line_beside_it():
-    for stage in ["ingest", "embed", "cluster", "review", "export", "evaluate", "report", "access"]:
+    for stage in ["ingest", "embed", "cluster", "review", "export", "evaluate", "train", "report", "access"]:
         assert f"mining.{stage}.cli" in GRAPH["mining.__main__"], stage
     assert len(MODULES["mining.__main__"].read_text().splitlines()) < 150  # it registers; the stages command
 

@@ -20,7 +20,7 @@ from mining.common import now_utc
 
 if TYPE_CHECKING:
     from mining.train.data import TrainingData
-    from mining.train.run import TrainResult
+    from mining.train.results import TrainResult
     from mining.train.settings import TrainSettings
 
 CARD = "TRAINING.md"
@@ -70,8 +70,8 @@ def _markdown(facts: dict[str, Any]) -> str:
         f"- Base model: `{base['folder']}` (config sha256 `{base['config_sha256']}`)",
         "- LoRA on all linear layers; SFT on the answer tokens only, then DPO from the SFT model",
         "", "## Hyperparameters", "",
-        *[f"- {name.replace('_', ' ')}: {value}" for name, value in facts["hyperparameters"].items()
-          if name not in ("base_model",)],
+        *[f"- {name.replace('_', ' ')}: {', '.join(value) if isinstance(value, list) else value}"
+          for name, value in facts["hyperparameters"].items() if name != "base_model"],
         "", "## Run", "", f"Hardware: {facts['hardware']}", "",
         "| stage | rows | steps | time | tokens/s | final loss |", "|---|---:|---:|---:|---:|---:|",
         *[f"| {stage['stage'].upper()} | {stage['rows']} | {stage['steps']} | {stage['seconds']:.1f} s "

@@ -9,12 +9,11 @@ import threading
 from pathlib import Path
 
 from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar
+from mining.train.run import train_from_export
 from mining.train.settings import STAGES, TrainingError, TrainSettings
 
 
 def command_train(_workspace: object, args: argparse.Namespace) -> int:
-    from mining.train.run import train_from_export
-
     try:
         settings = TrainSettings(base_model=args.base_model, stages=tuple(args.stages.split(",")), rank=args.rank,
                                  alpha=args.alpha, learning_rate=args.lr, sft_epochs=args.sft_epochs,

@@ -18,54 +18,18 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mining.common import Progress
 from mining.train.card import write_card
 from mining.train.data import TrainingData, read_training_data
+from mining.train.results import StageResult, TrainResult
 from mining.train.settings import TrainingError, TrainSettings
 
 ADAPTER = "adapter"
 CHECKPOINTS = "checkpoints"
 MERGED = "merged"
-
-
-@dataclass
-class StageResult:
-    """What one stage did: its steps, losses by step, how long it took and how many tokens it saw."""
-
-    stage: str
-    rows: int
-    steps: int = 0
-    losses: list[tuple[int, float]] = field(default_factory=list)
-    seconds: float = 0.0
-    tokens: int = 0
-    resumed_from: str | None = None
-    skipped: bool = False  # already trained by an earlier run in the same folder
-
-    @property
-    def tokens_per_second(self) -> float | None:
-        return self.tokens / self.seconds if self.seconds > 0 and self.tokens else None
-
-
-@dataclass
-class TrainResult:
-    """A finished or stopped run: where it wrote, what each stage did, and whether it was stopped."""
-
-    out: Path
-    stages: list[StageResult]
-    stopped: bool = False
-    hardware: str = ""
-
-    def describe(self) -> str:
-        done = ", ".join(f"{stage.stage.upper()} {stage.steps} steps"
-                         + (f" (loss {stage.losses[-1][1]:.3f})" if stage.losses else "")
-                         + (" (already trained)" if stage.skipped else "") for stage in self.stages)
-        if self.stopped:
-            return f"Stopped after {done or 'no step'}; `--resume` goes on from the last checkpoint in {self.out}"
-        return f"Trained {done} on {self.hardware}: adapters in {self.out}"
 
 
 def train_from_export(export_folder: Path, out: Path, settings: TrainSettings, progress: Progress | None = None,
@@ -187,7 +151,10 @@ def _run_stage(stage: str, data: TrainingData, out: Path, settings: TrainSetting
         result.skipped = True
         return result
     progress(0.0, f"{stage.upper()}: loading {settings.base_model.name}")
+    from transformers.trainer_callback import PrinterCallback
+
     trainer = build_trainer(stage, data, out, settings, tokenizer)
+    trainer.remove_callback(PrinterCallback)  # it prints every log as a dict; progress reports them instead
     trainer.add_callback(_progress_callback(stage, progress, stop))
     checkpoints = out / stage / CHECKPOINTS
     last = get_last_checkpoint(str(checkpoints)) if settings.resume and checkpoints.is_dir() else None
@@ -218,17 +185,21 @@ def _progress_callback(stage: str, progress: Progress, stop: threading.Event | N
     """Reports each step with its loss, and ends training at the next step (checkpoint saved) when stopped."""
     from transformers import TrainerCallback
 
+    def stop_if_asked(control: Any) -> Any:
+        if stop is not None and stop.is_set():
+            control.should_save = True
+            control.should_training_stop = True
+        return control
+
     class Report(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs and state.max_steps:
                 progress(state.global_step / state.max_steps,
                          f"{stage.upper()}: step {state.global_step} of {state.max_steps}, loss {logs['loss']:.3f}")
+            return stop_if_asked(control)  # the trainer saves after logging: the step just reported is kept
 
         def on_step_end(self, args, state, control, **kwargs):
-            if stop is not None and stop.is_set():
-                control.should_save = True
-                control.should_training_stop = True
-            return control
+            return stop_if_asked(control)
 
     return Report()
 

@@ -12,7 +12,7 @@ import pytest
 from datasets import load_dataset
 
 from export_data import build
-from mining.embed import EmbeddingSettings
+from tiny_model import chat_tokenizer, tiny_llama
 from mining.export.golden import add_golden
 from mining.export.plan import ExportRequest
 from mining.export.selection import ExportFilter
@@ -22,20 +22,13 @@ from mining.store import Workspace
 transformers = pytest.importorskip("transformers")
 trl = pytest.importorskip("trl")
 
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] or '' }}"
-    "{% for c in m.get('tool_calls') or [] %}<call>{{ c['function']['name'] }} {{ c['function']['arguments'] }}"
-    "{% endfor %}[SEP]{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
 KINDS = ("sft", "sft-openai", "sft-tokenized", "dpo", "dpo-openai", "kto", "corrections", "golden")
 
 
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory) -> Path:
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(EmbeddingSettings().model_path), local_files_only=True)
-    tokenizer.chat_template = CHAT_TEMPLATE
-    tokenizer.eos_token = "[SEP]"
     folder = tmp_path_factory.mktemp("tokenizer")
-    tokenizer.save_pretrained(folder)
+    chat_tokenizer().save_pretrained(folder)
     return folder
 
 
@@ -78,11 +71,7 @@ def without_nulls(value):
 
 
 def tiny_model(tokenizer):
-    config = transformers.LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32,
-                                      num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
-                                      max_position_embeddings=1024, pad_token_id=tokenizer.pad_token_id,
-                                      eos_token_id=tokenizer.sep_token_id)
-    return transformers.LlamaForCausalLM(config)
+    return tiny_llama(tokenizer)
 
 
 def trainer_args(config_class, tmp_path: Path, **extra):
