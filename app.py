@@ -32,6 +32,7 @@ PAGES = [
     ("views/review.py", "Review", ":material/rate_review:", None),
     ("views/export.py", "Export", ":material/dataset:", "export"),
     ("views/evaluate.py", "Evaluate", ":material/fact_check:", "evaluate"),
+    ("views/train.py", "Train", ":material/model_training:", "train"),
     ("views/report.py", "Report", ":material/summarize:", None),
     ("views/quarantine.py", "Quarantine", ":material/report:", "ingest"),
 ]

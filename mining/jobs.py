@@ -1,5 +1,6 @@
-"""Background work for the app: one job per workspace at a time (clustering, or asking an endpoint
-for a golden set's answers), with its progress.
+"""Background work for the app: one job per workspace at a time (clustering, asking an endpoint for
+a golden set's answers, training on an export, scoring a training run on the golden set), with its
+progress.
 
 Why a thread in the Streamlit process and not a task queue: Faultline is a desktop app with one
 server process, DuckDB lets only that process write the workspace anyway, and a thread can share
@@ -12,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 from mining.cluster import ClusterSettings, name_with_model, run_clustering
@@ -19,6 +21,7 @@ from mining.embed import embedding_settings
 from mining.endpoint import EndpointConfig
 from mining.evaluate.runs import evaluate_endpoint
 from mining.store import Workspace
+from mining.train import TrainSettings, evaluate_trained, train_from_export
 
 
 @dataclass
@@ -143,3 +146,31 @@ def start_endpoint_evaluation(workspace: Workspace, name: str, config: EndpointC
         with _lock:
             _stops[_key(workspace)] = event
     return started
+
+
+def _stoppable(workspace: Workspace, work: Callable[[Callable[[float, str], None], threading.Event], str]) -> bool:
+    """Start `work(progress, stop_event)` as the workspace's job, stoppable with `stop`; False if a job runs."""
+    event = threading.Event()
+    started = start(workspace, lambda progress: work(progress, event))
+    if started:
+        with _lock:
+            _stops[_key(workspace)] = event
+    return started
+
+
+def start_training(workspace: Workspace, export_folder: Path, out: Path, settings: TrainSettings) -> bool:
+    """Train on an export in the background (SFT then DPO, mining.train), stoppable with `stop`: the
+    run keeps its last checkpoint, and starting it again with `resume` goes on from it."""
+    return _stoppable(workspace, lambda progress, event: train_from_export(export_folder, out, settings, progress,
+                                                                           event).describe())
+
+
+def start_training_evaluation(workspace: Workspace, out: Path, base_model: Path, name: str,
+                              created_by: str | None) -> bool:
+    """Score the base, SFT and SFT+DPO models of a training run on the golden set in the background."""
+    def work(progress: Callable[[float, str], None], event: threading.Event) -> str:
+        summaries = evaluate_trained(workspace, out, base_model, name, progress=progress, stop=event,
+                                     created_by=created_by)
+        return f"scored {', '.join(summary.name for summary in summaries)}: compare them on the Evaluate page"
+
+    return _stoppable(workspace, work)

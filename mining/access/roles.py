@@ -23,6 +23,7 @@ LEAD_ACTIONS: dict[str, str] = {
     "second_review": "change the second-review share",
     "export": "export datasets and manage the golden set",
     "evaluate": "start evaluation runs and change checks",
+    "train": "train models on exports",
     "settings": "change signal settings and rules",
     "ingest": "load logs",
     "cluster": "find failure modes and rename them",

@@ -122,23 +122,30 @@ def _shares(sizes: dict[int, int], wanted: int) -> dict[int, int]:
     return shares
 
 
-def stratified_pick(candidates: list[Example], wanted: int) -> list[str]:
-    """`wanted` record ids from `candidates`, stratified by failure mode (see the module docstring)."""
+def stratified_pick(candidates: list[Example], wanted: int, twins: dict[str, int] | None = None) -> list[str]:
+    """`wanted` record ids from `candidates`, stratified by failure mode (see the module docstring);
+    within a mode those with the fewest `twins` first (see `holdout`), then by a hash of the id."""
     by_mode: dict[int, list[str]] = defaultdict(list)
     for example in candidates:
         by_mode[example.cluster_id].append(example.record_id)
     shares = _shares({mode: len(ids) for mode, ids in by_mode.items()}, min(wanted, len(candidates)))
+    twins = twins or {}
     picked = []
     for mode, ids in sorted(by_mode.items()):
-        picked += sorted(ids, key=_rank)[:shares[mode]]
+        picked += sorted(ids, key=lambda record_id: (twins.get(record_id, 0), _rank(record_id)))[:shares[mode]]
     return sorted(picked)
 
 
-def holdout(current: list[str], candidates: list[Example], size: int) -> list[str]:
+def holdout(current: list[str], candidates: list[Example], size: int, twins: dict[str, int] | None = None) -> list[str]:
     """The record ids a stratified hold-out of `candidates` adds to grow the golden set `current`
     to `size` items: only candidates with a reference answer that are not golden yet; nothing when
-    the set is already that big. Pure: the writer stores them (method "holdout") with the export."""
+    the set is already that big. Pure: the writer stores them (method "holdout") with the export.
+
+    `twins` (mining.export.leakage.twin_counts) says, per candidate, how many others the leak guard
+    would keep out of training were it golden. Drawn from the most distinct requests, the golden set
+    leaves the training data: on the demo, items drawn by hash alone sat among near duplicates of
+    everything reviewed in their modes, and the first preview had no SFT, DPO or KTO row."""
     taken = set(current)
     eligible = [example for example in candidates if example.record_id not in taken and example.target is not None]
     wanted = size - len(taken)
-    return stratified_pick(eligible, wanted) if wanted > 0 and eligible else []
+    return stratified_pick(eligible, wanted, twins) if wanted > 0 and eligible else []

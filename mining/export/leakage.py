@@ -73,3 +73,30 @@ def find_leaks(workspace: Workspace, candidates: list[Example], golden: list[Exa
             leaks.append(Leak(example.record_id, example.source_id, golden_rows[best][0].source_id,
                               round(float(similarities[best]), 4), False))
     return leaks
+
+
+def twin_counts(workspace: Workspace, candidates: list[Example], threshold: float = DEFAULT_THRESHOLD,
+                progress: Progress | None = None) -> dict[str, int]:
+    """For each candidate, how many other candidates the leak guard would keep out of training were it
+    golden: those with the same request (ignoring case and spacing) or a cosine of at least `threshold`.
+
+    Why: a hold-out that draws a golden item from a request asked twenty ways loses the other
+    nineteen from training. Drawing the candidates with the fewest twins keeps the training set.
+    """
+    if len(candidates) < 2:
+        return {example.record_id: 0 for example in candidates}
+    settings = replace(embedding_settings(workspace), text="request")
+    vectors = vectors_for(workspace, [example.record_id for example in candidates], settings, progress)
+    row_of = {record_id: row for row, record_id in enumerate(vectors.record_ids)}
+    has_vector = np.array([example.record_id in row_of for example in candidates])
+    matrix = np.zeros((len(candidates), vectors.matrix.shape[1] if len(vectors.matrix) else 1), dtype=np.float32)
+    matrix[has_vector] = vectors.matrix[[row_of[e.record_id] for e in candidates if e.record_id in row_of]]
+    texts = np.array([_normalised(example.request_text) for example in candidates])
+    counts = np.zeros(len(candidates), dtype=np.int64)
+    for start in range(0, len(candidates), 1024):  # 1024 x n at a time, never n x n
+        block = slice(start, start + 1024)
+        twins = (matrix[block] @ matrix.T >= threshold) & has_vector[block, None] & has_vector[None, :]
+        twins |= (texts[block, None] == texts[None, :]) & (texts[block, None] != "")
+        twins[np.arange(len(twins)), np.arange(start, start + len(twins))] = False
+        counts[block] = twins.sum(axis=1)
+    return {example.record_id: int(count) for example, count in zip(candidates, counts)}

@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from mining.common import Progress
+from mining.common import Progress, plural
 from mining.export.golden import golden_examples, golden_ids, holdout
 from mining.export.kinds import KINDS, BuildContext, Kind, LeftOut, RowProblem
-from mining.export.leakage import DEFAULT_THRESHOLD, Leak, find_leaks
+from mining.export.leakage import DEFAULT_THRESHOLD, Leak, find_leaks, twin_counts
 from mining.export.messages import redacted
 from mining.export.redact import Redactor
 from mining.export.selection import Example, ExportFilter, select_examples
@@ -185,8 +185,11 @@ def plan_export(workspace: Workspace, request: ExportRequest, progress: Progress
         golden_set = list(request.golden)
     else:
         golden_set = golden_ids(workspace)
-        if request.golden_size:
-            added = tuple(holdout(golden_set, examples, request.golden_size))
+        if request.golden_size and request.golden_size > len(golden_set):
+            progress(0.05, "drawing golden items from the most distinct requests")
+            twins = twin_counts(workspace, [example for example in examples if example.target is not None],
+                                request.leak_threshold)
+            added = tuple(holdout(golden_set, examples, request.golden_size, twins))
             golden_set = sorted(golden_set + list(added))
     golden = golden_examples(workspace, golden_set)
     training = any(KINDS[kind].training for kind in request.kinds)
@@ -206,9 +209,21 @@ def plan_export(workspace: Workspace, request: ExportRequest, progress: Progress
         progress(0.7 + 0.3 * number / len(request.kinds), f"building {name}")
         source = masked_golden if name == "golden" else list(masked.values())
         kinds[name] = _build(KINDS[name], source, context, counter, request.max_tokens, excluded)
+    if leaks:
+        for plan in kinds.values():
+            if plan.kind.training:
+                plan.warnings.append(_guard_note(plan, len(leaks), request.leak_threshold))
     progress(1.0, f"{sum(len(plan.rows) for plan in kinds.values()):,} rows planned")
     return ExportPlan(request, examples, golden, leaks, kinds, redactor.report(), redactor.distinct(),
                       counter.exact, added)
+
+
+def _guard_note(plan: KindPlan, leaks: int, threshold: float) -> str:
+    """What the leak guard took from a training kind, and what would keep more."""
+    removed = sum(1 for row in plan.left_out if row.reason.startswith(("same input as golden", "near duplicate of golden")))
+    return (f"{plan.kind.name}: the leak guard kept {plural(removed, 'row')} out as the same as or near duplicates "
+            f"of golden items ({plural(leaks, 'record')} in all, cosine >= {threshold:g}); a smaller golden set, "
+            "golden items picked from other requests, or a higher near-duplicate threshold keeps more")
 
 
 def replay_request(manifest: dict[str, Any], created_by: str | None = None) -> ExportRequest:

@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 
 from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar
+from mining.common import plural
+from mining.store import Workspace
 from mining.train.run import train_from_export
 from mining.train.settings import STAGES, TrainingError, TrainSettings
 
@@ -39,8 +41,38 @@ def command_train(_workspace: object, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_train_eval(workspace: Workspace, args: argparse.Namespace) -> int:
+    from mining.train.golden_runs import GenerationSettings, evaluate_trained
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    update, close = progress_bar(not args.quiet and not args.json)
+    try:
+        summaries = evaluate_trained(workspace, args.run, args.base_model, args.name,
+                                     GenerationSettings(args.batch_size, args.max_new_tokens), update, stop, args.by)
+    except TrainingError as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        close()
+        signal.signal(signal.SIGINT, previous)
+    if args.json:
+        print(json.dumps([summary.as_json() for summary in summaries], indent=2))
+        return EXIT_OK
+    from mining.evaluate.scores import format_figure
+
+    for summary in summaries:
+        overall = summary.scores["overall"]
+        print(f"{summary.name} ({plural(summary.scored, 'golden item')}): accuracy "
+              f"{format_figure(overall['accuracy'], overall['accuracy_ci'], True)}, omniscience index "
+              f"{format_figure(overall['omniscience_index'], overall['omniscience_ci'], False)}, hallucination rate "
+              f"{format_figure(overall['hallucination_rate'], overall['hallucination_ci'], True)}")
+    if len(summaries) > 1:
+        print(f"compare them: faultline compare {summaries[0].name} {summaries[-1].name}")
+    return EXIT_OK
+
+
 def add_commands(add: AddCommand) -> None:
-    """Register `train` with the entry point's `add(name, handler, help)`."""
+    """Register `train` and `train-eval` with the entry point's `add(name, handler, help)`."""
     train = add("train", command_train, "Train LoRA adapters on an export: SFT on the corrected answers, then DPO "
                                         "on correction vs error. Ctrl-C stops at the next step with a checkpoint.")
     train.set_defaults(needs_workspace=False)
@@ -62,3 +94,14 @@ def add_commands(add: AddCommand) -> None:
     train.add_argument("--seed", type=int, default=0, help="the run's randomness (default 0)")
     train.add_argument("--json", action="store_true", help="print the training card's facts as JSON")
     train.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    evaluate = add("train-eval", command_train_eval, "Answer the golden set with the base, SFT and SFT+DPO models of "
+                                                     "a training run, locally, and score each as an evaluation run.")
+    evaluate.add_argument("run", type=Path, help="the training run's folder (--out of `train`)")
+    evaluate.add_argument("--base-model", type=Path, required=True, metavar="PATH", help="the base model it trained")
+    evaluate.add_argument("--name", "-n", required=True, help="runs are named NAME-base, NAME-sft, NAME-dpo")
+    evaluate.add_argument("--batch-size", type=int, default=8, help="prompts answered at once (default 8)")
+    evaluate.add_argument("--max-new-tokens", type=int, default=256, help="longest answer in tokens (default 256)")
+    evaluate.add_argument("--by", metavar="NAME", help="who ran it")
+    evaluate.add_argument("--json", action="store_true", help="a JSON list: each run's scores, as `evaluate --json`")
+    evaluate.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

@@ -43,7 +43,7 @@ def train_from_export(export_folder: Path, out: Path, settings: TrainSettings, p
     progress = progress or (lambda fraction, message: None)
     data = read_training_data(export_folder, settings.stages)
     _check_output(out, settings)
-    tokenizer = _load_tokenizer(settings.base_model)
+    tokenizer = load_tokenizer(settings.base_model)
     out.mkdir(parents=True, exist_ok=True)
     result = TrainResult(out, [], hardware=_hardware())
     for number, stage in enumerate(settings.stages):
@@ -74,7 +74,7 @@ def _check_output(out: Path, settings: TrainSettings) -> None:
         raise TrainingError(f"{out} already holds a run; give an empty folder, or --resume to go on with that run")
 
 
-def _load_tokenizer(base_model: Path) -> Any:
+def load_tokenizer(base_model: Path) -> Any:
     from transformers import AutoTokenizer
 
     if not (base_model / "config.json").is_file():

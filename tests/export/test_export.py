@@ -154,6 +154,20 @@ def test_the_golden_holdout_is_stratified_across_modes_and_stays_out_of_training
     assert again.manifest["golden_added"] == [] and sorted(again.manifest["golden"]) == sorted(golden_ids(workspace))
 
 
+def test_the_holdout_draws_golden_items_from_distinct_requests_so_training_keeps_its_rows(workspace, ids):
+    """The demo's first preview had no training row: golden items sat among near duplicates of
+    everything reviewed in their modes. A request asked three ways is never the one drawn."""
+    plan = plan_export(workspace, ExportRequest(kinds=("sft",), golden_size=2))
+    source_of = {record_id: source for source, record_id in ids.items()}
+    assert not {source_of[record_id] for record_id in plan.golden_added} & {"golden-0", "near-0", "exact-0"}
+    assert plan.leaks == [] and not any("leak guard" in warning for warning in plan.warnings)
+    add_golden(workspace, [ids["golden-0"]], "ana")  # the same request chosen by hand: its twins are guarded
+    guarded = plan_export(workspace, ExportRequest(kinds=("sft",)))
+    assert {leak.source_id for leak in guarded.leaks} == {"near-0", "exact-0"}
+    note = next(warning for warning in guarded.warnings if "leak guard" in warning)
+    assert "kept 2 rows out" in note and "a smaller golden set" in note and "higher near-duplicate threshold" in note
+
+
 def test_stratified_pick_gives_each_mode_its_share(workspace, ids):
     examples = select_examples(workspace, ExportFilter())
     picked = stratified_pick(examples, 5)

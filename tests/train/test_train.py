@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from export_data import build
-from tiny_model import LINEAR_LAYERS, save_tiny_chat_model
+from tiny_model import LINEAR_LAYERS
 from mining.__main__ import main
 from mining.export.plan import ExportRequest
 from mining.export.selection import ExportFilter
@@ -28,27 +28,6 @@ from mining.train.run import build_trainer
 
 torch = pytest.importorskip("torch")
 safetensors = pytest.importorskip("safetensors.torch")
-
-
-@pytest.fixture(scope="module")
-def export_folder(tmp_path_factory) -> Path:
-    """An export of the reviewed hard examples: SFT rows and DPO pairs."""
-    folder = tmp_path_factory.mktemp("export")
-    workspace = Workspace.open(folder / "workspace.duckdb")
-    try:
-        build(workspace, folder)
-        _, result = make_export(workspace, ExportRequest(kinds=("sft", "dpo"),
-                                                         filter=ExportFilter(verdicts=("hard_example",))),
-                                folder / "out")
-    finally:
-        Workspace.close_all()
-    assert result.manifest["kinds"]["sft"]["rows"] >= MIN_ROWS and result.manifest["kinds"]["dpo"]["rows"] >= MIN_ROWS
-    return result.folder
-
-
-@pytest.fixture(scope="module")
-def base_model(tmp_path_factory) -> Path:
-    return save_tiny_chat_model(tmp_path_factory.mktemp("base"))
 
 
 def settings(base_model: Path, **changes) -> TrainSettings:
