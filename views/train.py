@@ -137,7 +137,9 @@ def golden_form(workspace: Workspace, folder: Path) -> None:
         return
     if not jobs.start_training_evaluation(workspace, folder, base, name.strip(), ui.reviewer_name() or None):
         st.info("A job is already running for this workspace; its progress is below.")
+        return
     st.session_state[WATCHING_KEY] = True
+    st.rerun()  # the progress panel sits above this form: draw the page again to show it
 
 
 workspace = ui.current_workspace()

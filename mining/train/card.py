@@ -27,7 +27,7 @@ CARD = "TRAINING.md"
 FACTS = "training.json"
 CURVES = "loss.svg"
 COLOURS = {"sft": "#1f77b4", "dpo": "#d62728"}
-WIDTH, HEIGHT, MARGIN = 640, 320, 48
+WIDTH, PANEL, MARGIN = 640, 220, 40  # each stage's panel is PANEL high
 
 
 def write_card(out: Path, data: TrainingData, settings: TrainSettings, result: TrainResult) -> None:
@@ -84,36 +84,40 @@ def _markdown(facts: dict[str, Any]) -> str:
 
 
 def loss_svg(curves: dict[str, list[tuple[int, float]]]) -> str:
-    """The loss of each stage by step, as one SVG line chart (stages one after another on the x axis)."""
-    points: dict[str, list[tuple[float, float]]] = {}
-    offset = 0
-    for stage, losses in curves.items():
-        points[stage] = [(offset + step, loss) for step, loss in losses]
-        offset += max((step for step, _ in losses), default=0)
-    values = [loss for series in points.values() for _, loss in series]
+    """Each stage's loss by step in a panel of its own, one above the other: SFT's loss (around ln of
+    the vocabulary at first) and DPO's (from ln 2) on one scale would flatten one of them."""
+    panels = [(stage, losses) for stage, losses in curves.items()]
+    height = PANEL * max(len(panels), 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+             f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">',
+             f'<rect width="{WIDTH}" height="{height}" fill="white"/>']
+    for number, (stage, losses) in enumerate(panels):
+        parts += _panel(stage, losses, number * PANEL)
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _panel(stage: str, losses: list[tuple[int, float]], top: int) -> list[str]:
+    """One stage's axes, its curve and its label, `top` pixels down."""
+    colour = COLOURS.get(stage, "#555555")
+    values = [loss for _, loss in losses]
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     high = high if high > low else low + 1.0
-    last = max(offset, 1)
+    last = max((step for step, _ in losses), default=1) or 1
+    bottom = top + PANEL - MARGIN
 
     def x(step: float) -> float:
         return MARGIN + (WIDTH - 2 * MARGIN) * step / last
 
     def y(loss: float) -> float:
-        return HEIGHT - MARGIN - (HEIGHT - 2 * MARGIN) * (loss - low) / (high - low)
+        return bottom - (PANEL - 2 * MARGIN) * (loss - low) / (high - low)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-             f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">',
-             f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-             f'<line x1="{MARGIN}" y1="{HEIGHT - MARGIN}" x2="{WIDTH - MARGIN}" y2="{HEIGHT - MARGIN}" stroke="black"/>',
-             f'<line x1="{MARGIN}" y1="{MARGIN}" x2="{MARGIN}" y2="{HEIGHT - MARGIN}" stroke="black"/>',
-             f'<text x="{MARGIN}" y="{MARGIN - 8}">loss ({low:.3f} to {high:.3f})</text>',
-             f'<text x="{WIDTH - MARGIN}" y="{HEIGHT - MARGIN + 20}" text-anchor="end">step ({last})</text>']
-    for number, (stage, series) in enumerate(points.items()):
-        colour = COLOURS.get(stage, "#555555")
-        if series:
-            path = " ".join(f"{x(step):.1f},{y(loss):.1f}" for step, loss in series)
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
-        parts.append(f'<text x="{WIDTH - MARGIN}" y="{MARGIN + 16 * number}" text-anchor="end" fill="{colour}">'
-                     f'{escape(stage.upper())}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
+    parts = [f'<line x1="{MARGIN}" y1="{bottom}" x2="{WIDTH - MARGIN}" y2="{bottom}" stroke="black"/>',
+             f'<line x1="{MARGIN}" y1="{top + MARGIN}" x2="{MARGIN}" y2="{bottom}" stroke="black"/>',
+             f'<text x="{MARGIN}" y="{top + MARGIN - 8}" fill="{colour}">{escape(stage.upper())} loss '
+             f'({low:.3f} to {high:.3f})</text>',
+             f'<text x="{WIDTH - MARGIN}" y="{bottom + 20}" text-anchor="end">step ({last})</text>']
+    if losses:
+        path = " ".join(f"{x(step):.1f},{y(loss):.1f}" for step, loss in losses)
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
+    return parts
