@@ -1,6 +1,7 @@
 """Review: reviewers' verdicts, tags, corrections and notes as an append-only log of events, and
 everything read from it: each call's current state, the queue, agreement between reviewers,
-adjudication, progress, a second reviewer's blind share, the tag taxonomy and JSONL exchange.
+adjudication, progress, a second reviewer's blind share, the tag taxonomy, JSONL exchange, and a small
+reader's suggestions learnt from the reviews.
 
 The pages and the command line use what is named here; nothing in it imports Streamlit.
 """
@@ -17,6 +18,7 @@ from mining.review.queue import (ORDERS, STATES, QueueFilter, claim_batch, in_qu
 from mining.review.second_review import is_blind, second_review_share, set_second_review_share
 from mining.review.state import (EFFECTIVE_SQL, NOT_A_REVIEW, ReviewState, record_state, record_state_sql,
                                  reviewer_state, reviewer_state_sql, reviewer_states)
+from mining.review.suggest import Suggestion, suggestion_for, suggestions
 from mining.review.taxonomy import (UnknownTag, add_tag, describe_tag, list_tags, rename_tag, resolve_tag, retire_tag,
                                     tag_history)
 
@@ -28,5 +30,6 @@ __all__ = [
     "next_record", "progress_by_cluster", "progress_by_reviewer", "queue_count", "queue_page", "queue_record_ids",
     "record_cluster", "record_state", "record_state_sql", "release_claims", "rename_tag", "resolve_tag", "retire_tag",
     "reviewer_names", "reviewer_state", "reviewer_state_sql", "reviewer_states", "reviews_per_day",
-    "save_from_editor", "save_review", "second_review_share", "set_second_review_share", "tag_history", "undo",
+    "save_from_editor", "save_review", "second_review_share", "set_second_review_share", "Suggestion",
+    "suggestion_for", "suggestions", "tag_history", "undo",
 ]

@@ -1,0 +1,162 @@
+"""Suggestions from a small reader: a classifier that learns the reviewers' verdicts and tags from the
+calls they reviewed, and suggests both, with how sure it is, for the calls not reviewed yet.
+
+Why a small reader and not a generator: the verdict and the tags are a classification, and a tiny
+encoder's sentence vectors with a linear classifier on top learn one from tens of reviews, in
+milliseconds, on a laptop. The vectors are the ones already cached for clustering (the request),
+plus the answer's, since a tag says what the answer did wrong (a made-up policy, a refusal). One
+logistic regression per decision: the verdict (among those reviewers gave), and each tag given at
+least MIN_PER_CLASS times (yes or no). Confidence is the classifier's probability; a suggestion is
+only a suggestion: the reviewer accepts it or not, and nothing is saved without them.
+
+The reader is trained anew when RETRAIN_EVERY or more review events came since its fit (a fit takes
+well under a second at thousands of reviews), and kept per workspace in the process. Only calls
+nobody reviewed yet get a suggestion. `uncertainty` (one minus the verdict's probability) lets the queue put first the calls
+the reader knows least about, which reaches failure modes nobody reviewed yet sooner.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from mining.embed import embedding_settings, vectors_for
+from mining.review.state import NOT_A_REVIEW, record_state_sql
+from mining.store import Workspace
+
+MIN_REVIEWS = 10  # fewer reviewed calls than this teach nothing worth suggesting
+MIN_PER_CLASS = 3  # a verdict or tag seen fewer times than this is not suggested
+RETRAIN_EVERY = 10  # reviews since the last fit that make the reader learn again
+NOT_A_FAILURE = "not_a_failure"
+
+_readers: dict[str, "Reader"] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The reader's guess for one call: a verdict with its probability, and tags with theirs (above 0.5)."""
+
+    verdict: str
+    confidence: float
+    tags: tuple[tuple[str, float], ...]
+
+    @property
+    def uncertainty(self) -> float:
+        return 1.0 - self.confidence
+
+
+@dataclass
+class Reader:
+    """The fitted classifiers and how many reviews they learnt from."""
+
+    reviews: int
+    verdicts: Any  # LogisticRegression over the verdicts, or None when only one verdict was given
+    verdict_only: str | None  # the one verdict given, when there was only one
+    tags: dict[str, Any]  # tag -> LogisticRegression (yes / no)
+    events: int = 0  # review events in the workspace when it was fitted
+
+    def suggest(self, features: np.ndarray) -> list[Suggestion]:
+        if self.verdicts is not None:
+            probabilities = self.verdicts.predict_proba(features)
+            best = probabilities.argmax(axis=1)
+            verdicts = [(str(self.verdicts.classes_[index]), float(row[index])) for index, row in zip(best, probabilities)]
+        else:
+            verdicts = [(str(self.verdict_only), 1.0)] * len(features)
+        tag_probabilities = {tag: model.predict_proba(features)[:, 1] for tag, model in self.tags.items()}
+        return [Suggestion(verdict, confidence,
+                           () if verdict == NOT_A_FAILURE else  # tags say what went wrong: none when nothing did
+                           tuple(sorted(((tag, float(values[row])) for tag, values in tag_probabilities.items()
+                                         if values[row] > 0.5), key=lambda pair: -pair[1])))
+                for row, (verdict, confidence) in enumerate(verdicts)]
+
+
+def features(workspace: Workspace, record_ids: list[str]) -> tuple[list[str], np.ndarray]:
+    """The request's and the answer's vectors side by side, for the calls that have both (cached or embedded)."""
+    settings = embedding_settings(workspace)
+    request = vectors_for(workspace, record_ids, replace(settings, text="request"))
+    answer = vectors_for(workspace, record_ids, replace(settings, text="response"))
+    answer_row = {record_id: row for row, record_id in enumerate(answer.record_ids)}
+    kept = [record_id for record_id in request.record_ids if record_id in answer_row]
+    if not kept:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    request_row = {record_id: row for row, record_id in enumerate(request.record_ids)}
+    matrix = np.hstack([request.matrix[[request_row[r] for r in kept]], answer.matrix[[answer_row[r] for r in kept]]])
+    return kept, matrix
+
+
+def reviewed_labels(workspace: Workspace) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Every call with a settled verdict (not disputed, not skipped): record id -> (verdict, tags)."""
+    rows = workspace.cursor().execute(f"""
+        SELECT record_id, verdict, tags FROM ({record_state_sql()})
+        WHERE verdict IS NOT NULL AND verdict <> '{NOT_A_REVIEW}' AND NOT disputed""").fetchall()
+    return {record_id: (verdict, tuple(tags or ())) for record_id, verdict, tags in rows}
+
+
+def train_reader(workspace: Workspace, labels: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> Reader | None:
+    """A reader fitted on `labels` (default: every settled review); None with too few to learn from."""
+    from sklearn.linear_model import LogisticRegression
+
+    labels = reviewed_labels(workspace) if labels is None else labels
+    if len(labels) < MIN_REVIEWS:
+        return None
+    ids, matrix = features(workspace, sorted(labels))
+    if len(ids) < MIN_REVIEWS:
+        return None
+    verdicts = np.array([labels[record_id][0] for record_id in ids])
+    counts = {verdict: int(np.sum(verdicts == verdict)) for verdict in set(verdicts)}
+    kept = np.array([counts[verdict] >= MIN_PER_CLASS for verdict in verdicts])
+    verdict_model, only = None, None
+    if len({verdict for verdict, count in counts.items() if count >= MIN_PER_CLASS}) >= 2:
+        verdict_model = LogisticRegression(max_iter=2000, class_weight="balanced").fit(matrix[kept], verdicts[kept])
+    else:
+        only = max(counts, key=counts.get)
+    tag_models = {}
+    for tag in sorted({tag for record_id in ids for tag in labels[record_id][1]}):
+        has = np.array([tag in labels[record_id][1] for record_id in ids])
+        if MIN_PER_CLASS <= has.sum() <= len(has) - MIN_PER_CLASS:
+            tag_models[tag] = LogisticRegression(max_iter=2000, class_weight="balanced").fit(matrix, has)
+    return Reader(len(labels), verdict_model, only, tag_models)
+
+
+def _review_events(workspace: Workspace) -> int:
+    """How many review events the workspace holds: a cheap sign of how far the reader is behind."""
+    return int(workspace.cursor().execute("SELECT count(*) FROM review_events").fetchone()[0])
+
+
+def current_reader(workspace: Workspace) -> Reader | None:
+    """The workspace's reader, trained again when RETRAIN_EVERY or more review events came since its fit."""
+    key = str(workspace.path)
+    events = _review_events(workspace)
+    with _lock:
+        reader = _readers.get(key)
+    if reader is not None and events - reader.events < RETRAIN_EVERY:
+        return reader
+    reader = train_reader(workspace)
+    with _lock:
+        if reader is None:
+            _readers.pop(key, None)
+        else:
+            reader.events = events
+            _readers[key] = reader
+    return reader
+
+
+def suggestion_for(workspace: Workspace, record_id: str) -> Suggestion | None:
+    """The reader's suggestion for a call nobody has reviewed yet; None for a reviewed call (a
+    suggestion there would echo another reviewer's answer, and break a blind second review)."""
+    reviewed = workspace.cursor().execute("SELECT 1 FROM review_events WHERE record_id = ? LIMIT 1",
+                                          [record_id]).fetchone()
+    return None if reviewed else suggestions(workspace, [record_id]).get(record_id)
+
+
+def suggestions(workspace: Workspace, record_ids: list[str]) -> dict[str, Suggestion]:
+    """The reader's suggestion for each of `record_ids` it can read; empty with too few reviews."""
+    reader = current_reader(workspace)
+    if reader is None or not record_ids:
+        return {}
+    ids, matrix = features(workspace, record_ids)
+    return dict(zip(ids, reader.suggest(matrix))) if ids else {}

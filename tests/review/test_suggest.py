@@ -1,0 +1,111 @@
+"""Suggestions from a small reader (mining/review/suggest.py), on the three-mode log: a reviewer tags a few
+calls of each mode and answers some differently; the reader suggests the rest, and knows how sure it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import mining.review.suggest as suggest
+from failure_modes_data import MODES, use_fp32_embeddings, write_failure_modes_log
+from mining.ingest import ingest_paths
+from mining.review import add_tag, save_review
+from mining.store import Workspace
+
+TAGS = {"refund": "billing", "login": "account_access", "shipping": "delivery"}  # names that are their own ids
+
+
+@pytest.fixture
+def loaded(workspace: Workspace, tmp_path: Path) -> dict[str, str]:
+    """The log with varied wrong answers (source id -> record id), its tags, and no review yet."""
+    ingest_paths(workspace, [write_failure_modes_log(tmp_path / "modes.jsonl", varied_answers=True)])
+    use_fp32_embeddings(workspace)
+    for tag in TAGS.values():
+        add_tag(workspace, tag)
+    suggest._readers.clear()
+    return dict(workspace.cursor().execute("SELECT source_id, record_id FROM records").fetchall())
+
+
+def review(workspace: Workspace, ids: dict[str, str], per_mode: int) -> list[str]:
+    """The first `per_mode` calls of each mode reviewed: hard examples tagged with the mode's tag, except
+    every third one, which the reviewer finds fine. Returns the reviewed source ids."""
+    done = []
+    for mode, texts in MODES.items():
+        for index in range(per_mode):
+            source = f"{mode}-{index:02d}"
+            verdict = "not_a_failure" if index % 3 == 2 else "hard_example"
+            save_review(workspace, ids[source], "ana", verdict=verdict,
+                        tags=[TAGS[mode]] if verdict == "hard_example" else [])
+            done.append(source)
+    return done
+
+
+def test_the_reader_suggests_each_unreviewed_calls_tag_from_a_few_reviews(workspace, loaded):
+    reviewed = review(workspace, loaded, 6)
+    rest = [source for source in loaded if source.split("-")[0] in MODES and source not in reviewed]
+    found = suggest.suggestions(workspace, [loaded[source] for source in rest])
+    assert len(found) == len(rest)
+    # what the reviewer would have said: every third call (answered with a refusal) is fine, the rest
+    # are hard examples with their mode's tag
+    fine = {source for source in rest if int(source.split("-")[1]) % 3 == 2}
+    verdicts_right = sum(found[loaded[source]].verdict == ("not_a_failure" if source in fine else "hard_example")
+                         for source in rest)
+    tags_right = sum([tag for tag, _ in found[loaded[source]].tags] == ([] if source in fine
+                                                                      else [TAGS[source.split("-")[0]]])
+                     for source in rest)
+    assert verdicts_right >= 0.9 * len(rest) and tags_right >= 0.8 * len(rest), (verdicts_right, tags_right, len(rest))
+    assert all(0.0 <= suggestion.confidence <= 1.0 and suggestion.verdict in ("hard_example", "not_a_failure")
+               for suggestion in found.values())
+    assert all(0.5 < probability <= 1.0 for suggestion in found.values() for _, probability in suggestion.tags)
+
+
+def test_with_too_few_reviews_nothing_is_suggested_and_the_reader_learns_again_as_reviews_come(workspace, loaded):
+    review(workspace, loaded, 3)  # 9 reviews: below MIN_REVIEWS
+    assert suggest.suggestions(workspace, [loaded["refund-10"]]) == {}
+    review(workspace, loaded, 4)  # 12
+    first = suggest.current_reader(workspace)
+    assert first is not None and first.reviews == 12
+    save_review(workspace, loaded["refund-10"], "ana", note="looked at it")
+    assert suggest.current_reader(workspace) is first  # fewer than RETRAIN_EVERY new events: the same reader
+    review(workspace, loaded, 8)  # 24
+    again = suggest.current_reader(workspace)
+    assert again is not first and again.reviews == 24  # refund-10's note alone, with no verdict, teaches nothing
+
+
+def test_a_disputed_review_teaches_nothing(workspace, loaded):
+    review(workspace, loaded, 5)
+    save_review(workspace, loaded["refund-00"], "bo", verdict="not_a_failure")
+    labels = suggest.reviewed_labels(workspace)
+    assert loaded["refund-00"] not in labels and loaded["refund-01"] in labels
+
+
+def test_a_reviewed_call_gets_no_suggestion_so_a_blind_second_review_stays_blind(workspace, loaded):
+    review(workspace, loaded, 6)
+    assert suggest.suggestion_for(workspace, loaded["refund-12"]) is not None  # nobody reviewed it
+    save_review(workspace, loaded["refund-12"], "bo", verdict="hard_example", tags=["billing"])
+    assert suggest.suggestion_for(workspace, loaded["refund-12"]) is None
+
+
+def test_the_review_form_is_prefilled_with_the_suggestion_and_one_save_accepts_it(workspace, loaded):
+    from streamlit.testing.v1 import AppTest
+
+    import ui
+    from mining.review import reviewer_state
+    from paths import ROOT
+
+    review(workspace, loaded, 6)
+    at = AppTest.from_file(ROOT / "app.py", default_timeout=120).run()
+    at.query_params.update({"record": loaded["login-09"]})
+    at.session_state[ui.REVIEWER_KEY] = "cy"
+    at.switch_page("views/review.py").run()
+    assert not at.exception
+    assert any(info.value.startswith(ui.plain("Pre-filled by the reader")) and ui.plain("Hard example (") in info.value
+               for info in at.info)
+    assert next(radio for radio in at.radio if radio.label == "Verdict").value == "hard_example"
+    assert next(box for box in at.multiselect if box.label == "Tags").value == ["account_access"]
+    at.session_state[ui.REVIEWER_KEY] = "cy"
+    next(button for button in at.button if button.label == "Save and next").click().run()
+    assert not at.exception
+    state = reviewer_state(workspace, loaded["login-09"], "cy")
+    assert state.verdict == "hard_example" and list(state.tags) == ["account_access"]
