@@ -127,8 +127,7 @@ def main() -> None:
                 by_uncertainty += [record_id for record_id in order if record_id not in set(by_uncertainty)][:BATCH]
                 continue
             unsure = reader.suggest(matrix[[row_of[record_id] for record_id in rest]])
-            # how unsure: the verdict's doubt plus the strongest tag's (a new mode is a tag the reader has not seen)
-            doubt = [s.uncertainty + 1 - max((p for _, p in s.tags), default=0.0) for s in unsure]
+            doubt = [suggestion.doubt for suggestion in unsure]  # as the queue's "uncertain" order ranks them
             by_uncertainty += [rest[index] for index in np.argsort(doubt)[::-1][:BATCH]]
         Workspace.close_all()
 

@@ -52,7 +52,8 @@ FILTER_SEEN_KEY = "review_filter_seen"  # the queue filter of the last run, to n
 STATE_FILTER_KEY = "review_f_state"
 STATE_LABELS = {"any": "Any", "todo": "To do", "unreviewed": "Unreviewed", "reviewed": "Reviewed",
                 "disputed": "Disputed", "adjudicated": "Adjudicated"}
-ORDER_LABELS = {"priority": "Priority (impact)", "newest": "Newest first", "oldest": "Oldest first"}
+ORDER_LABELS = {"priority": "Priority (impact)", "uncertain": "Least sure first (the reader)", "newest": "Newest first",
+                "oldest": "Oldest first"}
 QUEUE_COLUMNS = {
     "source_id": st.column_config.TextColumn("Id"),
     "cluster_name": st.column_config.TextColumn("Failure mode"),

@@ -28,12 +28,14 @@ from mining.cluster import NOISE, latest_run, membership_sql
 from mining.common import now_utc
 from mining.review.second_review import second_review_share, second_review_sql
 from mining.review.state import record_state_sql, reviewer_state_sql
+from mining.review.suggest import doubts_for
 from mining.sql_filter import Where
 from mining.store import Workspace
 
 ReviewStateFilter = Literal["any", "todo", "unreviewed", "reviewed", "disputed", "adjudicated"]
 STATES: tuple[str, ...] = ("any", "todo", "unreviewed", "reviewed", "disputed", "adjudicated")
-ORDERS: tuple[str, ...] = ("priority", "newest", "oldest")
+ORDERS: tuple[str, ...] = ("priority", "uncertain", "newest", "oldest")
+DOUBT_LIMIT = 5_000  # unreviewed calls, in priority order, that the reader ranks for the "uncertain" order
 CLAIM_TTL = timedelta(minutes=30)
 PREVIEW_CHARS = 160
 
@@ -47,7 +49,9 @@ class QueueFilter:
     todo (needs a review, from this reviewer when one is given), unreviewed, reviewed, disputed,
     adjudicated. `until` is exclusive. `order` (one of ORDERS) is how the queue is sorted:
     priority (the default: the reviewer's claims, work to do, then new and growing modes and the
-    others by impact), newest or oldest first; save-and-next and claims follow it too.
+    others by impact), uncertain (the calls the small reader is least sure of first, which reaches
+    modes nobody reviewed sooner; priority order until it has learnt from enough reviews), newest
+    or oldest first; save-and-next and claims follow it too.
     """
 
     clusters: tuple[int, ...] = ()
@@ -120,6 +124,8 @@ def _where(f: QueueFilter, reviewer: str | None) -> Where:
 
 _ORDER_BY = {
     "priority": "coalesce(claimed_by = $reviewer, false) DESC, todo DESC, tier, impact DESC, ts DESC NULLS LAST",
+    "uncertain": "coalesce(claimed_by = $reviewer, false) DESC, todo DESC, doubt DESC NULLS LAST, tier, impact DESC, "
+                 "ts DESC NULLS LAST",
     "newest": "coalesce(claimed_by = $reviewer, false) DESC, todo DESC, ts DESC NULLS LAST",
     "oldest": "coalesce(claimed_by = $reviewer, false) DESC, todo DESC, ts NULLS LAST",
 }
@@ -131,9 +137,23 @@ def _query(workspace: Workspace, f: QueueFilter, reviewer: str | None, at: datet
     where = _where(f, reviewer)
     run = latest_run(workspace)
     params = {**where.params, "run_id": run["run_id"] if run else None, "reviewer": reviewer, "at": at or now_utc()}
-    sql = (f"SELECT * FROM ({_base_sql(second_review_share(workspace))}) WHERE {where.sql}"
-           f" ORDER BY {_ORDER_BY[f.order]}, record_id")
+    base = _base_sql(second_review_share(workspace))
+    if f.order == "uncertain":
+        doubts = _doubts(workspace, base, params)
+        params.update(doubt_ids=list(doubts), doubt_values=list(doubts.values()))
+        base = (f"SELECT b.*, d.doubt FROM ({base}) b LEFT JOIN (SELECT unnest($doubt_ids::VARCHAR[]) AS record_id, "
+                f"unnest($doubt_values::DOUBLE[]) AS doubt) d USING (record_id)")
+    sql = f"SELECT * FROM ({base}) WHERE {where.sql} ORDER BY {_ORDER_BY[f.order]}, record_id"
     return sql, params
+
+
+def _doubts(workspace: Workspace, base: str, params: dict[str, Any]) -> dict[str, float]:
+    """The reader's doubt about the first DOUBT_LIMIT calls nobody reviewed, in priority order
+    (mining.review.suggest); the others sort after them, in priority order."""
+    unreviewed = workspace.cursor().execute(
+        f"SELECT record_id FROM ({base}) WHERE len(reviewers) = 0 AND NOT adjudicated "
+        f"ORDER BY {_ORDER_BY['priority']}, record_id LIMIT {DOUBT_LIMIT}", params).fetchall()
+    return doubts_for(workspace, [row[0] for row in unreviewed])
 
 
 _SHOWN = """record_id, source_id, ts, model, source_file, request, response, signals, cluster_id, cluster_name,

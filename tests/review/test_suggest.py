@@ -109,3 +109,18 @@ def test_the_review_form_is_prefilled_with_the_suggestion_and_one_save_accepts_i
     assert not at.exception
     state = reviewer_state(workspace, loaded["login-09"], "cy")
     assert state.verdict == "hard_example" and list(state.tags) == ["account_access"]
+
+
+def test_the_uncertain_order_puts_first_the_mode_nobody_reviewed(workspace, loaded):
+    from mining.review import QueueFilter, queue_record_ids
+
+    assert queue_record_ids(workspace, QueueFilter(order="uncertain")) == queue_record_ids(workspace, QueueFilter())
+    for mode in ("refund", "login"):  # shipping: nobody has reviewed a call of it
+        for index in range(8):
+            save_review(workspace, loaded[f"{mode}-{index:02d}"], "ana", verdict="hard_example", tags=[TAGS[mode]])
+    source_of = {record_id: source for source, record_id in loaded.items()}
+    first = queue_record_ids(workspace, QueueFilter(state="unreviewed", order="uncertain"), limit=18)
+    shipping = sum(source_of[record_id].startswith("shipping-") for record_id in first)
+    assert shipping >= 16, [source_of[record_id] for record_id in first]
+    by_priority = queue_record_ids(workspace, QueueFilter(state="unreviewed"), limit=18)
+    assert sum(source_of[record_id].startswith("shipping-") for record_id in by_priority) < shipping
