@@ -36,7 +36,7 @@ from mining.review import (ORDERS, STATES, VERDICTS, Action, QueueFilter, Review
                            bulk_preview, claim_batch, describe_action, in_queue, is_blind, last_action, list_events,
                            list_tags, next_record, queue_count, queue_page, queue_record_ids, record_cluster,
                            record_state, release_claims, reviewer_names, reviewer_state, reviewer_states,
-                           save_from_editor, suggestion_for, undo)
+                           save_from_editor, suggestion_for, suggestions, undo)
 from mining.store import Workspace
 from views.review_team import (LAST_ACTION_KEY, NOTICE_KEY, UNDO_PENDING_KEY, agreement, annotations, progress,
                                remember_action, tag_names, taxonomy)
@@ -60,6 +60,7 @@ QUEUE_COLUMNS = {
     "signals": st.column_config.ListColumn("Signals"),
     "request": st.column_config.TextColumn("Request", width=300),
     "response": st.column_config.TextColumn("Response", width=300),
+    "suggested": st.column_config.TextColumn("Reader suggests", width="medium"),
     "my_verdict": st.column_config.TextColumn("My verdict", width="small"),
     "verdict": st.column_config.TextColumn("Verdict", width="small"),
     "tags": st.column_config.ListColumn("Tags"),
@@ -120,6 +121,18 @@ def claim_buttons(workspace: Workspace, f: QueueFilter, reviewer: str) -> None:
             released = release_claims(workspace, reviewer)
             st.session_state[NOTICE_KEY] = f"Released {plural(released, 'claim')}."
             st.rerun()
+
+
+def with_suggestions(workspace: Workspace, rows: pl.DataFrame) -> pl.DataFrame:
+    """The page's rows with what the small reader suggests for those nobody reviewed yet (its verdict,
+    how sure, its tags), so newly ingested failures arrive labelled with the mode or tag they resemble."""
+    ids = rows.filter((pl.col("reviews") == 0) & ~pl.col("adjudicated"))["record_id"].to_list()
+    found = suggestions(workspace, ids) if ids else {}
+    names = {tag.tag_id: tag.name for tag in list_tags(workspace)} if found else {}
+    said = {record_id: f"{ui.VERDICT_LABELS.get(s.verdict, s.verdict)} {s.confidence:.0%}"
+            + "".join(f" · {names.get(tag, tag)}" for tag, _ in s.tags) for record_id, s in found.items()}
+    return rows.with_columns(pl.Series("suggested", [said.get(record_id) for record_id in rows["record_id"]],
+                                       dtype=pl.String))
 
 
 def queue_table(rows: pl.DataFrame, table_key: str, labels: dict[str, str]) -> str | None:
@@ -489,7 +502,7 @@ def review_tab(workspace: Workspace, reviewer: str) -> dict[str, Any] | None:
     claim_buttons(workspace, f, reviewer)
     total = queue_count(workspace, f, reviewer or None)
     page = ui.page_picker(total, PAGE_SIZE, PAGE_KEY, "failures in this queue")
-    rows = queue_page(workspace, f, reviewer or None, page, PAGE_SIZE)
+    rows = with_suggestions(workspace, queue_page(workspace, f, reviewer or None, page, PAGE_SIZE))
     table_key = ui.table_key("review_table", rows["record_id"], page, f, reviewer)
     new_table = table_key not in st.session_state
     opened = record_to_open(queue_table(rows, table_key, signal_labels(workspace)), new_table)

@@ -9,8 +9,10 @@ logistic regression per decision: the verdict (among those reviewers gave), and 
 least MIN_PER_CLASS times (yes or no). Confidence is the classifier's probability; a suggestion is
 only a suggestion: the reviewer accepts it or not, and nothing is saved without them.
 
-The reader is trained anew when RETRAIN_EVERY or more review events came since its fit (a fit takes
-well under a second at thousands of reviews), and kept per workspace in the process. Only calls
+The reader is trained anew when RETRAIN_EVERY or more review events came since its fit, and kept
+per workspace in the process. The fit runs in the request that finds it stale (the review page's
+next run): well under a second at hundreds of reviews; a background fit would read the workspace
+from a second thread while the page does, which the workspace's connection refuses. Only calls
 nobody reviewed yet get a suggestion. `doubt` (the verdict's uncertainty plus that of the surest
 tag) lets the queue put first the calls the reader knows least about, which reaches failure modes
 nobody reviewed yet sooner: every failing intent of CLINC150 after 75 reviews instead of 240

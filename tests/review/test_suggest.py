@@ -124,3 +124,24 @@ def test_the_uncertain_order_puts_first_the_mode_nobody_reviewed(workspace, load
     assert shipping >= 16, [source_of[record_id] for record_id in first]
     by_priority = queue_record_ids(workspace, QueueFilter(state="unreviewed"), limit=18)
     assert sum(source_of[record_id].startswith("shipping-") for record_id in by_priority) < shipping
+
+
+def test_the_queue_shows_what_the_reader_suggests_for_calls_nobody_reviewed(workspace, loaded):
+    from streamlit.testing.v1 import AppTest
+
+    import ui
+    from paths import ROOT
+
+    review(workspace, loaded, 6)
+    at = AppTest.from_file(ROOT / "app.py", default_timeout=120).run()
+    at.session_state[ui.REVIEWER_KEY] = "cy"
+    at.switch_page("views/review.py").run()
+    assert not at.exception
+    queue = at.dataframe[0].value
+    source_of = {record_id: source for source, record_id in loaded.items()}
+    said = dict(zip(queue["source_id"], queue["suggested"]))
+    assert said["shipping-12"].startswith("Hard example") and said["shipping-12"].endswith("· delivery")
+    reviewed = dict(zip(queue["source_id"], queue["reviews"]))
+    shown = {source for source, text in said.items() if isinstance(text, str)}  # the table shows none as NaN
+    assert shown and not {source for source, count in reviewed.items() if count} & shown  # reviewed: none
+    assert set(said) <= set(source_of.values())
