@@ -196,6 +196,18 @@ def need_reviewer(what: str) -> bool:
     return True
 
 
+def job_outcome(notice_key: str, failed: str, finished: str = "") -> None:
+    """How the last background job this page watched ended (set by `job_progress`), once: the error
+    after `failed`, or the job's own message (`finished` when it gave none)."""
+    state = st.session_state.pop(notice_key, None)
+    if state is None:
+        return
+    if state.error:
+        st.error(plain(f"{failed}: {state.error}"))
+    else:
+        st.success(plain(state.message or finished))
+
+
 def job_progress(workspace: Workspace, title: str, watching_key: str, notice_key: str) -> None:
     """The workspace's background job (mining/jobs.py) as a progress bar, redrawn every second while
     it runs (only this part of the page reruns). When a job this session watches (`watching_key`

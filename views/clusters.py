@@ -111,17 +111,6 @@ def start_job(workspace: Workspace, algorithm: str, scope: str, attach: bool, me
     st.session_state[WATCHING_KEY] = True
 
 
-def job_notice() -> None:
-    """How the last watched job ended, once, after the page reran to show its result."""
-    state = st.session_state.pop(NOTICE_KEY, None)
-    if state is None:
-        return
-    if state.error:
-        st.error(ui.plain(f"Finding failure modes failed: {state.error}"))
-    else:
-        st.success(ui.plain(state.message or "Failure modes found."))
-
-
 def model_naming(workspace: Workspace) -> None:
     """Optional: names and one-line summaries of the latest run's modes from a local model."""
     if not access_ui.allowed("cluster"):
@@ -407,7 +396,7 @@ st.title("Failure modes")
 run_form(workspace)
 kept_apart(workspace)
 ui.job_progress(workspace, "Finding failure modes…", WATCHING_KEY, NOTICE_KEY)
-job_notice()
+ui.job_outcome(NOTICE_KEY, "Finding failure modes failed", "Failure modes found.")
 run = latest_run(workspace)
 if run is None:
     no_run_yet()

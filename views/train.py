@@ -84,17 +84,6 @@ def run_form(workspace: Workspace) -> None:
     st.session_state[WATCHING_KEY] = True
 
 
-def job_notice() -> None:
-    """How the last watched job ended, once."""
-    state = st.session_state.pop(NOTICE_KEY, None)
-    if state is None:
-        return
-    if state.error:
-        st.error(ui.plain(f"The job failed: {state.error}"))
-    else:
-        st.success(ui.plain(state.message))
-
-
 def stop_button(workspace: Workspace) -> None:
     if jobs.is_running(workspace) and st.button("Stop", key="train_stop",
                                                 help="Training stops after the current step and keeps a checkpoint."):
@@ -147,7 +136,7 @@ st.title("Train")
 st.caption("SFT on the reviewed corrections (the loss on the answer only), then DPO on correction vs error, "
            "with LoRA on every linear layer of a local model.")
 if access_ui.lead_only("train"):
-    job_notice()
+    ui.job_outcome(NOTICE_KEY, "The job failed")
     run_form(workspace)
     ui.job_progress(workspace, "Working", WATCHING_KEY, NOTICE_KEY)
     stop_button(workspace)

@@ -7,12 +7,32 @@ import json
 import signal
 import threading
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar
-from mining.common import plural
+from mining.common import Progress, plural
+from mining.evaluate.scores import format_figure
 from mining.store import Workspace
+from mining.train.golden_runs import GenerationSettings, evaluate_trained
 from mining.train.run import train_from_export
 from mining.train.settings import STAGES, TrainingError, TrainSettings
+
+T = TypeVar("T")
+
+
+def _stoppable(args: argparse.Namespace, work: Callable[[Progress, threading.Event], T]) -> T:
+    """`work(progress, stop)` with a progress bar; Ctrl-C sets `stop`, and the work ends at its next step
+    (training keeps a checkpoint, scoring keeps the runs already scored). TrainingError -> CommandFailed."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    update, close = progress_bar(not args.quiet and not args.json)
+    try:
+        return work(update, stop)
+    except TrainingError as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        close()
+        signal.signal(signal.SIGINT, previous)
 
 
 def command_train(_workspace: object, args: argparse.Namespace) -> int:
@@ -23,16 +43,7 @@ def command_train(_workspace: object, args: argparse.Namespace) -> int:
                                  max_length=args.max_length, merge=args.merge, resume=args.resume, seed=args.seed)
     except TrainingError as exc:
         raise CommandFailed(str(exc)) from exc
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: checkpoint, then stop
-    update, close = progress_bar(not args.quiet and not args.json)
-    try:
-        result = train_from_export(args.export, args.out, settings, update, stop)
-    except TrainingError as exc:
-        raise CommandFailed(str(exc)) from exc
-    finally:
-        close()
-        signal.signal(signal.SIGINT, previous)
+    result = _stoppable(args, lambda progress, stop: train_from_export(args.export, args.out, settings, progress, stop))
     if args.json:
         print((args.out / "training.json").read_text(encoding="utf-8") if (args.out / "training.json").is_file()
               else json.dumps({"stopped": result.stopped}))
@@ -42,24 +53,12 @@ def command_train(_workspace: object, args: argparse.Namespace) -> int:
 
 
 def command_train_eval(workspace: Workspace, args: argparse.Namespace) -> int:
-    from mining.train.golden_runs import GenerationSettings, evaluate_trained
-
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    update, close = progress_bar(not args.quiet and not args.json)
-    try:
-        summaries = evaluate_trained(workspace, args.run, args.base_model, args.name,
-                                     GenerationSettings(args.batch_size, args.max_new_tokens), update, stop, args.by)
-    except TrainingError as exc:
-        raise CommandFailed(str(exc)) from exc
-    finally:
-        close()
-        signal.signal(signal.SIGINT, previous)
+    summaries = _stoppable(args, lambda progress, stop: evaluate_trained(
+        workspace, args.run, args.base_model, args.name, GenerationSettings(args.batch_size, args.max_new_tokens),
+        progress, stop, args.by))
     if args.json:
         print(json.dumps([summary.as_json() for summary in summaries], indent=2))
         return EXIT_OK
-    from mining.evaluate.scores import format_figure
-
     for summary in summaries:
         overall = summary.scores["overall"]
         print(f"{summary.name} ({plural(summary.scored, 'golden item')}): accuracy "
