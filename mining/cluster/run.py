@@ -295,7 +295,7 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     shown = _map_rows(len(record_ids), seed)
     coordinates = np.full((len(record_ids), 2), np.nan)
     coordinates[shown] = map_coordinates(matrix[shown], settings.seed,
-                                         neighbours if len(shown) == len(grouped) else None)
+                                         neighbours if len(shown) == len(grouped) == len(record_ids) else None)
     member_ids = np.array([identities[int(label)].cluster_id if label != NOISE else NOISE for label in labels])
     rows = []
     for label, centre in centres.items():

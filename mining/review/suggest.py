@@ -37,6 +37,7 @@ RETRAIN_EVERY = 10  # reviews since the last fit that make the reader learn agai
 NOT_A_FAILURE = "not_a_failure"
 
 _readers: dict[str, "Reader"] = {}
+_fitted_at: dict[str, int] = {}  # review events when a fit was last tried, reader or not (the state query is costly)
 _lock = threading.Lock()
 
 
@@ -145,11 +146,12 @@ def current_reader(workspace: Workspace) -> Reader | None:
     key = str(workspace.path)
     events = _review_events(workspace)
     with _lock:
-        reader = _readers.get(key)
-    if reader is not None and events - reader.events < RETRAIN_EVERY:
-        return reader
+        reader, fitted_at = _readers.get(key), _fitted_at.get(key)
+    if fitted_at is not None and events - fitted_at < (RETRAIN_EVERY if reader is not None else 1):
+        return reader  # None too: with too few reviews, a fit is tried again only once another review came
     reader = train_reader(workspace)
     with _lock:
+        _fitted_at[key] = events
         if reader is None:
             _readers.pop(key, None)
         else:

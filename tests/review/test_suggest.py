@@ -24,6 +24,7 @@ def loaded(workspace: Workspace, tmp_path: Path) -> dict[str, str]:
     for tag in TAGS.values():
         add_tag(workspace, tag)
     suggest._readers.clear()
+    suggest._fitted_at.clear()
     return dict(workspace.cursor().execute("SELECT source_id, record_id FROM records").fetchall())
 
 
