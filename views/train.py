@@ -3,8 +3,9 @@
 Why on a page of its own: training is the step the exports are for, and a lead starts it the same
 way as a clustering run: in the background (mining/jobs.py), with progress, a Stop button that keeps
 the last checkpoint, and Resume. Every folder typed here must lie inside the app's folders, as on
-every page (access_ui.checked_path). The training card's figures and the loss curve come from the
-run's own training.json and loss.svg (the SVG is Faultline's, drawn from numbers only).
+every page (access_ui.checked_path). The training card's figures come from the run's training.json,
+shown as text, and the loss curve is drawn again from its numbers (a loss.svg in the folder could
+have been replaced by anything).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from mining import jobs
 from mining.common import plural
 from mining.export.history import list_exports
 from mining.store import Workspace
-from mining.train import STAGES, TrainingError, TrainSettings
+from mining.train import STAGES, TrainingError, TrainSettings, loss_svg
 
 WATCHING_KEY = "train_watching_job"
 NOTICE_KEY = "train_notice"
@@ -94,20 +95,25 @@ def stop_button(workspace: Workspace) -> None:
 def training_card(folder: Path) -> None:
     """The run's card: what it learnt from, each stage's steps, time, tokens/s and loss, and the curve."""
     facts_path = folder / "training.json"
-    if not facts_path.is_file():
+    try:
+        facts = json.loads(facts_path.read_text(encoding="utf-8"))
+        said = (f"Export {facts['export']['name']} (manifest sha256 {facts['export']['manifest_sha256'][:12]}), "
+                f"base model {facts['base_model']['folder']}, on {facts['hardware']}")
+        stages = [{"stage": str(stage["stage"]).upper(), "rows": int(stage["rows"]), "steps": int(stage["steps"]),
+                   "seconds": float(stage["seconds"]), "tokens_per_second": round(stage["tokens_per_second"] or 0),
+                   "final_loss": stage["final_loss"]} for stage in facts["stages"]]
+        curves = {str(stage["stage"]): [(int(step), float(loss)) for step, loss in stage["losses"]]
+                  for stage in facts["stages"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        st.warning(ui.plain(f"{facts_path}: not a training card Faultline can read ({type(exc).__name__}: {exc})."))
         return
-    facts = json.loads(facts_path.read_text(encoding="utf-8"))
     st.subheader("Training card")
-    if facts["stopped"]:
+    if facts.get("stopped"):
         st.warning("This run was stopped before the end: resume it to finish.")
-    st.text(f"Export {facts['export']['name']} (manifest sha256 {facts['export']['manifest_sha256'][:12]}), "
-            f"base model {facts['base_model']['folder']}, on {facts['hardware']}")
-    table_ui.table([{"stage": stage["stage"].upper(), "rows": stage["rows"], "steps": stage["steps"],
-                     "seconds": stage["seconds"], "tokens_per_second": round(stage["tokens_per_second"] or 0),
-                     "final_loss": stage["final_loss"]} for stage in facts["stages"]])
-    curve = folder / "loss.svg"
-    if curve.is_file():
-        st.image(curve.read_text(encoding="utf-8"), caption="Loss by step")
+    st.text(said)
+    table_ui.table(stages)
+    if any(curves.values()):  # drawn again from the numbers: a file in the folder is never shown as it is
+        st.image(loss_svg(curves), caption="Loss by step")
 
 
 def golden_form(workspace: Workspace, folder: Path) -> None:

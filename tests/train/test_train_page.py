@@ -74,3 +74,15 @@ def test_folders_outside_the_apps_folders_are_refused_and_nothing_starts(workspa
 def test_without_an_export_the_page_says_where_to_make_one(workspace):
     at = start()
     assert any("Export page" in info.value for info in at.info)
+
+
+def test_a_training_card_that_is_not_faultlines_is_refused_as_text(workspace, exported, tmp_path):
+    run = tmp_path / "runs" / "odd"
+    run.mkdir(parents=True)
+    (run / "training.json").write_text('{"export": "<img src=x onerror=alert(1)>"}', encoding="utf-8")
+    at = start()
+    at.text_input(key="train_run_folder").input(str(run))
+    press(at, "Start training")  # a form's fields count once submitted; no base model: nothing starts
+    assert jobs.job_state(workspace) is None
+    assert any("not a training card Faultline can read" in warning.value for warning in at.warning)
+    assert not any("<img" in text.value for text in at.text)
