@@ -32,11 +32,11 @@ from mining.browse import filter_options, get_record
 from mining.cluster import mode_names, similar_records
 from mining.common import plural
 from mining.detect import signal_counts, signal_labels, signals_of
-from mining.review import (ORDERS, STATES, VERDICTS, Action, QueueFilter, ReviewError, Suggestion, bulk_apply,
+from mining.review import (ORDERS, STATES, VERDICTS, Action, QueueFilter, ReviewError, bulk_apply,
                            bulk_preview, claim_batch, describe_action, in_queue, is_blind, last_action, list_events,
                            list_tags, next_record, queue_count, queue_page, queue_record_ids, record_cluster,
                            record_state, release_claims, reviewer_names, reviewer_state, reviewer_states,
-                           save_from_editor, suggestion_for, suggestions, undo)
+                           save_from_editor, save_review, suggestion_for, suggestions, undo)
 from mining.store import Workspace
 from views.review_team import (LAST_ACTION_KEY, NOTICE_KEY, UNDO_PENDING_KEY, agreement, annotations, progress,
                                remember_action, tag_names, taxonomy)
@@ -254,18 +254,30 @@ def focus_editor(record_id: str, version: str) -> None:
     st.html(FOCUS_SCRIPT % token, unsafe_allow_javascript=True)
 
 
-def reader_suggestion(workspace: Workspace, record_id: str, tags: dict[str, str]) -> Suggestion | None:
-    """The small reader's verdict and tags for a call nobody reviewed yet, said above the form it pre-fills."""
-    found = suggestion_for(workspace, record_id)
+def reader_suggestion(workspace: Workspace, record: dict[str, Any], tags: dict[str, str], version: str,
+                      f: QueueFilter) -> None:
+    """The small reader's verdict and tags for a call nobody reviewed yet, with a button that saves them.
+
+    Why a button and not the form pre-filled: a Save press that lands on a form just redrawn for
+    another call (the queue moved on) would then save a verdict nobody looked at; the Accept press
+    is bound to the call and review version it was drawn for, as Save is (ui.bound_press)."""
+    found = suggestion_for(workspace, record["record_id"])
     if found is None:
-        return None
+        return
     found = replace(found, tags=tuple((tag, p) for tag, p in found.tags if tag in tags))
     said = ", ".join(f"{tags[tag]} {p:.0%}" for tag, p in found.tags)
-    st.info(ui.plain(f"Pre-filled by the reader, which learnt from the reviews so far: "
-                     f"{ui.VERDICT_LABELS.get(found.verdict, found.verdict)} ({found.confidence:.0%} sure)"
-                     + (f", tags {said}" if said else "") + ". Check it, change anything, then save (Ctrl+Enter)."),
+    text = (f"{ui.VERDICT_LABELS.get(found.verdict, found.verdict)} ({found.confidence:.0%} sure)"
+            + (f", tags {said}" if said else ""))
+    st.info(ui.plain(f"The reader, which learnt from the reviews so far, suggests: {text}."),
             icon=":material/auto_awesome:")
-    return found
+    st.button("Accept the suggestion", key=f"review_accept_{version}", icon=":material/done_all:",
+              help="Saves this verdict and these tags as your review, then opens the next call.",
+              **ui.bound_press("accept", version, f"Accept the suggestion on call {call_label(record)}"))
+    if not ui.take_press("accept", version) or ui.need_reviewer("a review"):
+        return
+    events = save_review(workspace, record["record_id"], ui.reviewer_name(), verdict=found.verdict,
+                         tags=[tag for tag, _ in found.tags])
+    saved_and_next(workspace, record, ui.reviewer_name(), events, f)
 
 
 def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, reviewer: str) -> None:
@@ -282,17 +294,16 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
     tags = {tag.tag_id: tag.name for tag in list_tags(workspace)
             if not tag.retired or (state and tag.tag_id in state.tags)}
     prefill = state.correction if state and state.correction is not None else record["response_text"] or ""
-    suggested = reader_suggestion(workspace, record_id, tags) if not (state and state.verdict) else None
+    if not (state and state.verdict):
+        reader_suggestion(workspace, record, tags, version, f)
     calls_before = state.tool_calls if state and state.tool_calls is not None else record["tool_calls"]
     typed = (("Corrected answer", f"review_correction_{version}"),
              ("Corrected tool calls (JSON)", f"review_tool_calls_{version}"), ("Note", f"review_note_{version}"))
     with st.form(f"review_form_{version}"):
         verdict = st.radio("Verdict", list(VERDICTS), format_func=ui.VERDICT_LABELS.get, horizontal=True,
-                           index=VERDICTS.index(state.verdict) if state and state.verdict
-                           else VERDICTS.index(suggested.verdict) if suggested else None,
+                           index=VERDICTS.index(state.verdict) if state and state.verdict else None,
                            key=f"review_verdict_{version}")
-        chosen_tags = st.multiselect("Tags", list(tags), default=list(state.tags) if state and state.tags
-                                     else [tag for tag, _ in suggested.tags] if suggested else [],
+        chosen_tags = st.multiselect("Tags", list(tags), default=list(state.tags) if state else [],
                                      format_func=tags.get, key=f"review_tags_{version}")
         correction = st.text_area("Corrected answer", value=prefill, height=220, key=f"review_correction_{version}",
                                   help="Prefilled with the model's response: fix what is wrong. Ctrl+Enter saves.")
@@ -316,11 +327,16 @@ def review_form(workspace: Workspace, record: dict[str, Any], f: QueueFilter, re
         st.warning(ui.plain(f"Not saved: nothing changed on call {call_label(record)}. Choose a verdict or tags, "
                             "or edit the answer, first; Next moves on without saving."))
         return
+    saved_and_next(workspace, record, reviewer, events, f)
+
+
+def saved_and_next(workspace: Workspace, record: dict[str, Any], reviewer: str, events: list, f: QueueFilter) -> None:
+    """After a save: remember it for undo, say what was saved, and open the next call of the queue."""
     remember_action(reviewer, events[0].batch_id)
-    following = next_record(workspace, reviewer, f, after=record_id)
+    following = next_record(workspace, reviewer, f, after=record["record_id"])
     st.session_state[NOTICE_KEY] = (f"Saved {call_label(record)} ({plural(len(events), 'change')})."
                                     + ("" if following else " The queue is done."))
-    open_record(following or record_id)
+    open_record(following or record["record_id"])
     st.rerun()
 
 

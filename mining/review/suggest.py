@@ -7,7 +7,8 @@ milliseconds, on a laptop. The vectors are the ones already cached for clusterin
 plus the answer's, since a tag says what the answer did wrong (a made-up policy, a refusal). One
 logistic regression per decision: the verdict (among those reviewers gave), and each tag given at
 least MIN_PER_CLASS times (yes or no). Confidence is the classifier's probability; a suggestion is
-only a suggestion: the reviewer accepts it or not, and nothing is saved without them.
+only a suggestion: the reviewer accepts it (one press, bound to the call) or not, and nothing
+is saved without them.
 
 The reader is trained anew when RETRAIN_EVERY or more review events came since its fit, and kept
 per workspace in the process. The fit runs in the request that finds it stale (the review page's
