@@ -41,6 +41,16 @@ def policy(truth: dict, failing: set[str], answer_tags: dict[str, str], source_i
     return "hard_example", tuple(sorted([answer_tags[answer]] + ([f"intent_{intent}"] if intent in failing else [])))
 
 
+def tag_f1(tags: list[str], said: list[tuple[str, ...]], true: list[tuple[str, ...]]) -> dict[str, float]:
+    """F1 of each tag: the tags suggested for each call against the tags the policy gives it."""
+    scores = {}
+    for tag in tags:
+        given = np.array([tag in tagged for tagged in said])
+        wanted = np.array([tag in tagged for tagged in true])
+        scores[tag] = float(2 * np.sum(given & wanted) / max(np.sum(given) + np.sum(wanted), 1))
+    return scores
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "benchmarks"))
@@ -88,11 +98,8 @@ def main() -> None:
             suggested = reader.suggest(matrix[[row_of[record_id] for record_id in held]])
             verdict = np.mean([s.verdict == labels[r][0] for s, r in zip(suggested, held)])
             exact = np.mean([(s.verdict, tuple(sorted(t for t, _ in s.tags))) == labels[r] for s, r in zip(suggested, held)])
-            f1 = {}
-            for tag in tags:
-                said = np.array([tag in dict(s.tags) for s in suggested])
-                true = np.array([tag in labels[r][1] for r in held])
-                f1[tag] = 2 * np.sum(said & true) / max(np.sum(said) + np.sum(true), 1)
+            truth = [labels[record_id][1] for record_id in held]
+            f1 = tag_f1(tags, [tuple(tag for tag, _ in s.tags) for s in suggested], truth)
             # the baseline: each held-out call gets its mode's most common review among the reviewed calls
             by_mode: dict[int, list[tuple[str, ...]]] = {}
             for record_id in seen:
@@ -100,11 +107,7 @@ def main() -> None:
             majority = {mode: max(set(given), key=given.count) for mode, given in by_mode.items()}
             guessed = [majority.get(mode_of.get(record_id, -1), ()) for record_id in held]
             base_exact = np.mean([("hard_example", tagged) == labels[r] for tagged, r in zip(guessed, held)])
-            base_f1 = {}
-            for tag in tags:
-                said = np.array([tag in tagged for tagged in guessed])
-                true = np.array([tag in labels[r][1] for r in held])
-                base_f1[tag] = 2 * np.sum(said & true) / max(np.sum(said) + np.sum(true), 1)
+            base_f1 = tag_f1(tags, guessed, truth)
             results.append((verdict, exact, f1, base_exact, base_f1))
             print(f"seed {seed}: verdict accuracy {verdict:.3f}, suggestion = review {exact:.3f} (mode majority "
                   f"{base_exact:.3f}), mean tag F1 {np.mean(list(f1.values())):.3f} (mode majority "

@@ -10,7 +10,6 @@ have been replaced by anything).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import streamlit as st
@@ -22,7 +21,7 @@ from mining import jobs
 from mining.common import plural
 from mining.export.history import list_exports
 from mining.store import Workspace
-from mining.train import STAGES, TrainingError, TrainSettings, loss_svg
+from mining.train import STAGES, CardError, TrainingError, TrainSettings, loss_svg, read_card
 
 WATCHING_KEY = "train_watching_job"
 NOTICE_KEY = "train_notice"
@@ -92,28 +91,24 @@ def stop_button(workspace: Workspace) -> None:
         st.info("Stopping after the current step.")
 
 
-def training_card(folder: Path) -> None:
-    """The run's card: what it learnt from, each stage's steps, time, tokens/s and loss, and the curve."""
-    facts_path = folder / "training.json"
+def training_card(folder: Path) -> bool:
+    """The run's card: what it learnt from, each stage's steps, time, tokens/s and loss, and the curves;
+    False when the folder holds no card to show."""
     try:
-        facts = json.loads(facts_path.read_text(encoding="utf-8"))
-        said = (f"Export {facts['export']['name']} (manifest sha256 {facts['export']['manifest_sha256'][:12]}), "
-                f"base model {facts['base_model']['folder']}, on {facts['hardware']}")
-        stages = [{"stage": str(stage["stage"]).upper(), "rows": int(stage["rows"]), "steps": int(stage["steps"]),
-                   "seconds": float(stage["seconds"]), "tokens_per_second": round(stage["tokens_per_second"] or 0),
-                   "final_loss": stage["final_loss"]} for stage in facts["stages"]]
-        curves = {str(stage["stage"]): [(int(step), float(loss)) for step, loss in stage["losses"]]
-                  for stage in facts["stages"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        st.warning(ui.plain(f"{facts_path}: not a training card Faultline can read ({type(exc).__name__}: {exc})."))
-        return
+        card = read_card(folder)
+    except CardError as exc:
+        st.warning(ui.plain(str(exc)))
+        return False
+    if card is None:
+        return False
     st.subheader("Training card")
-    if facts.get("stopped"):
+    if card.stopped:
         st.warning("This run was stopped before the end: resume it to finish.")
-    st.text(said)
-    table_ui.table(stages)
-    if any(curves.values()):  # drawn again from the numbers: a file in the folder is never shown as it is
-        st.image(loss_svg(curves), caption="Loss by step")
+    st.text(card.summary)
+    table_ui.table(card.stages)
+    if any(card.curves.values()):
+        st.image(loss_svg(card.curves), caption="Loss by step")
+    return True
 
 
 def golden_form(workspace: Workspace, folder: Path) -> None:
@@ -148,8 +143,7 @@ if access_ui.lead_only("train"):
     stop_button(workspace)
     typed = st.session_state.get(RUN_FOLDER_KEY, "")
     run_folder = access_ui.checked_path(typed) if typed.strip() else None  # a typed path is read only inside
-    if run_folder is not None and (run_folder / "training.json").is_file():
-        training_card(run_folder)
+    if run_folder is not None and training_card(run_folder):
         golden_form(workspace, run_folder)
     elif not jobs.is_running(workspace):
         st.caption(f"Adapters, checkpoints and the card go to the output folder; {plural(len(STAGES), 'stage')} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,40 @@ def write_card(out: Path, data: TrainingData, settings: TrainSettings, result: T
     (out / FACTS).write_text(json.dumps(facts, indent=2), encoding="utf-8")
     (out / CURVES).write_text(loss_svg({stage.stage: stage.losses for stage in result.stages}), encoding="utf-8")
     (out / CARD).write_text(_markdown(facts), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class CardView:
+    """A run's card as the Train page shows it: one line on what was trained, each stage's figures,
+    and each stage's loss by step (to draw again: a loss.svg in the folder is never shown as it is)."""
+
+    summary: str
+    stopped: bool
+    stages: list[dict[str, Any]]
+    curves: dict[str, list[tuple[int, float]]]
+
+
+class CardError(ValueError):
+    """A training.json that is not a card Faultline wrote, with the file and the problem."""
+
+
+def read_card(folder: Path) -> CardView | None:
+    """The card in `folder` (None when it has none); CardError when its training.json cannot be read."""
+    path = folder / FACTS
+    if not path.is_file():
+        return None
+    try:
+        facts = json.loads(path.read_text(encoding="utf-8"))
+        summary = (f"Export {facts['export']['name']} (manifest sha256 {facts['export']['manifest_sha256'][:12]}), "
+                   f"base model {facts['base_model']['folder']}, on {facts['hardware']}")
+        stages = [{"stage": str(stage["stage"]).upper(), "rows": int(stage["rows"]), "steps": int(stage["steps"]),
+                   "seconds": float(stage["seconds"]), "tokens_per_second": round(stage["tokens_per_second"] or 0),
+                   "final_loss": stage["final_loss"]} for stage in facts["stages"]]
+        curves = {str(stage["stage"]): [(int(step), float(loss)) for step, loss in stage["losses"]]
+                  for stage in facts["stages"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CardError(f"{path}: not a training card Faultline can read ({type(exc).__name__}: {exc})") from exc
+    return CardView(summary, bool(facts.get("stopped")), stages, curves)
 
 
 def card_facts(data: TrainingData, settings: TrainSettings, result: TrainResult) -> dict[str, Any]:
