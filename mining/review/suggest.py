@@ -10,10 +10,10 @@ least MIN_PER_CLASS times (yes or no). Confidence is the classifier's probabilit
 only a suggestion: the reviewer accepts it (one press, bound to the call) or not, and nothing
 is saved without them.
 
-The reader is trained anew when RETRAIN_EVERY or more review events came since its fit, and kept
-per workspace in the process. The fit runs in the request that finds it stale (the review page's
-next run): well under a second at hundreds of reviews; a background fit would read the workspace
-from a second thread while the page does, which the workspace's connection refuses. Only calls
+The reader is kept per workspace in the process. The first is fitted in the request that finds
+enough reviews (tens of calls: milliseconds); after that, once RETRAIN_EVERY more review events
+came, a new one is fitted in a background thread with a lease of its own while the old one keeps
+answering, so a reviewer's save-and-next never waits for a fit over thousands of reviews. Only calls
 nobody reviewed yet get a suggestion. `doubt` (the verdict's uncertainty plus that of the surest
 tag) lets the queue put first the calls the reader knows least about, which reaches failure modes
 nobody reviewed yet sooner: every failing intent of CLINC150 after 75 reviews instead of 240
@@ -22,6 +22,7 @@ nobody reviewed yet sooner: every failing intent of CLINC150 after 75 reviews in
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -39,7 +40,9 @@ NOT_A_FAILURE = "not_a_failure"
 
 _readers: dict[str, "Reader"] = {}
 _fitted_at: dict[str, int] = {}  # review events when a fit was last tried, reader or not (the state query is costly)
+_refits: dict[str, threading.Thread] = {}  # workspace -> its background fit, while one runs
 _lock = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -143,14 +146,45 @@ def _review_events(workspace: Workspace) -> int:
 
 
 def current_reader(workspace: Workspace) -> Reader | None:
-    """The workspace's reader, trained again when RETRAIN_EVERY or more review events came since its fit."""
+    """The workspace's reader. The first is fitted here, so the first suggestion shows as soon as enough
+    reviews exist; once RETRAIN_EVERY more review events came, a new one is fitted in the background
+    while this one keeps answering, so a save-and-next never waits for the fit."""
     key = str(workspace.path)
     events = _review_events(workspace)
     with _lock:
         reader, fitted_at = _readers.get(key), _fitted_at.get(key)
-    if fitted_at is not None and events - fitted_at < (RETRAIN_EVERY if reader is not None else 1):
-        return reader  # None too: with too few reviews, a fit is tried again only once another review came
+        if reader is not None:
+            if events - fitted_at >= RETRAIN_EVERY and not _refit_running(key):
+                _fitted_at[key] = events  # asked for once: the next page run does not start another
+                _refits[key] = threading.Thread(target=_refit, args=(workspace, events), daemon=True,
+                                                name=f"faultline-reader-{workspace.path.name}")
+                _refits[key].start()
+            return reader
+        if fitted_at is not None and events == fitted_at:
+            return None  # too few reviews: a fit is tried again only once another review came
     reader = train_reader(workspace)
+    _keep(key, reader, events)
+    return reader
+
+
+def _refit_running(key: str) -> bool:
+    thread = _refits.get(key)
+    return thread is not None and thread.is_alive()
+
+
+def _refit(workspace: Workspace, events: int) -> None:
+    """Fit a new reader in its own lease and swap it in; on failure the current reader stays, and
+    RETRAIN_EVERY more reviews start another try."""
+    try:
+        with workspace.lease():
+            reader = train_reader(workspace)
+    except Exception:  # the workspace closed under it, or a read failed: suggestions stay as they were
+        logger.warning("the reader could not be fitted again for %s", workspace.path, exc_info=True)
+        return
+    _keep(str(workspace.path), reader, events)
+
+
+def _keep(key: str, reader: Reader | None, events: int) -> None:
     with _lock:
         _fitted_at[key] = events
         if reader is None:
@@ -158,7 +192,26 @@ def current_reader(workspace: Workspace) -> Reader | None:
         else:
             reader.events = events
             _readers[key] = reader
-    return reader
+
+
+def wait_for_refit(workspace: Workspace, timeout: float | None = None) -> None:
+    """Block until a background fit of the workspace's reader ends (tests and scripts)."""
+    with _lock:
+        thread = _refits.get(str(workspace.path))
+    if thread is not None:
+        thread.join(timeout)
+
+
+def forget_readers() -> None:
+    """Drop every fitted reader, once background fits end (tests, and a workspace replaced on disk)."""
+    with _lock:
+        threads = list(_refits.values())
+    for thread in threads:
+        thread.join()
+    with _lock:
+        _readers.clear()
+        _fitted_at.clear()
+        _refits.clear()
 
 
 def suggestion_for(workspace: Workspace, record_id: str) -> Suggestion | None:

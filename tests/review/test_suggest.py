@@ -3,6 +3,8 @@ calls of each mode and answers some differently; the reader suggests the rest, a
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,7 @@ def loaded(workspace: Workspace, tmp_path: Path) -> dict[str, str]:
     use_fp32_embeddings(workspace)
     for tag in TAGS.values():
         add_tag(workspace, tag)
-    suggest._readers.clear()
-    suggest._fitted_at.clear()
+    suggest.forget_readers()
     return dict(workspace.cursor().execute("SELECT source_id, record_id FROM records").fetchall())
 
 
@@ -70,8 +71,36 @@ def test_with_too_few_reviews_nothing_is_suggested_and_the_reader_learns_again_a
     save_review(workspace, loaded["refund-10"], "ana", note="looked at it")
     assert suggest.current_reader(workspace) is first  # fewer than RETRAIN_EVERY new events: the same reader
     review(workspace, loaded, 8)  # 24
+    assert suggest.current_reader(workspace) is first  # still answering while the new one is fitted
+    suggest.wait_for_refit(workspace, timeout=60)
     again = suggest.current_reader(workspace)
     assert again is not first and again.reviews == 24  # refund-10's note alone, with no verdict, teaches nothing
+
+
+def test_the_reader_is_fitted_again_in_the_background_while_reviews_go_on(workspace, loaded, monkeypatch):
+    review(workspace, loaded, 4)  # 12 reviews: the first reader, fitted in the request
+    first = suggest.current_reader(workspace)
+    fitting, release = threading.Event(), threading.Event()
+    real_train = suggest.train_reader
+
+    def slow_train(*args, **kwargs):
+        fitting.set()
+        assert release.wait(30)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(suggest, "train_reader", slow_train)
+    review(workspace, loaded, 8)  # 24: stale
+    started = time.monotonic()
+    assert suggest.current_reader(workspace) is first  # answered at once by the old reader
+    assert time.monotonic() - started < 5 and fitting.wait(10)
+    # reviews keep landing, and suggestions keep coming, while the fit reads the workspace
+    save_review(workspace, loaded["refund-10"], "ana", verdict="hard_example", tags=[TAGS["refund"]])
+    assert loaded["login-12"] in suggest.suggestions(workspace, [loaded["login-12"]])
+    assert suggest.current_reader(workspace) is first  # one fit at a time
+    release.set()
+    suggest.wait_for_refit(workspace, timeout=60)
+    again = suggest.current_reader(workspace)
+    assert again is not first and again.reviews >= 24
 
 
 def test_a_disputed_review_teaches_nothing(workspace, loaded):
