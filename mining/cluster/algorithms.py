@@ -249,6 +249,35 @@ def centroids(vectors: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
     return result
 
 
+@dataclass(frozen=True)
+class ModeReach:
+    """What a call is assigned by: each mode's centre, and its reach (how similar to the centre its
+    least similar member is). The same rule attaches a run's noise and places the calls a sampled
+    fit left out (mining.cluster.sample_fit), wherever those are computed."""
+
+    labels: np.ndarray  # int64, the modes' labels
+    centres: np.ndarray  # float32, shape (modes, dim), unit-length rows
+    reach: np.ndarray  # float, shape (modes,)
+
+
+def mode_reach(vectors: np.ndarray, labels: np.ndarray) -> ModeReach | None:
+    """The assignment rule of the modes `labels` gives `vectors`; None when there is no mode."""
+    centres = centroids(vectors, labels)
+    if not centres:
+        return None
+    ids = np.array(list(centres), dtype=np.int64)
+    return ModeReach(ids, np.stack([centres[int(label)] for label in ids]),
+                     np.array([float((vectors[labels == label] @ centres[int(label)]).min()) for label in ids]))
+
+
+def within_reach(vectors: np.ndarray, rule: ModeReach) -> np.ndarray:
+    """Each vector's mode: the one whose centre is most similar, if within its reach; else NOISE."""
+    similarity = vectors @ rule.centres.T
+    nearest = np.argmax(similarity, axis=1)
+    close = similarity[np.arange(len(vectors)), nearest] >= rule.reach[nearest]
+    return np.where(close, rule.labels[nearest], NOISE).astype(np.int64)
+
+
 def attach_noise(vectors: np.ndarray, assignment: Assignment) -> Assignment:
     """Put a noise point into the cluster whose centroid is most similar, if it is within its reach.
 
@@ -259,16 +288,10 @@ def attach_noise(vectors: np.ndarray, assignment: Assignment) -> Assignment:
     """
     labels = assignment.labels.copy()
     noise = np.flatnonzero(labels == NOISE)
-    centres = centroids(vectors, labels)
-    if len(noise) == 0 or not centres:
+    rule = mode_reach(vectors, labels)
+    if len(noise) == 0 or rule is None:
         return assignment
-    ids = np.array(list(centres))
-    matrix = np.stack([centres[int(label)] for label in ids])
-    reach = np.array([float((vectors[labels == label] @ centres[int(label)]).min()) for label in ids])
-    similarity = vectors[noise] @ matrix.T
-    nearest = np.argmax(similarity, axis=1)
-    close = similarity[np.arange(len(noise)), nearest] >= reach[nearest]
-    labels[noise[close]] = ids[nearest[close]]
+    labels[noise] = within_reach(vectors[noise], rule)
     return Assignment(labels, assignment.probabilities)
 
 

@@ -9,7 +9,9 @@ from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar
 from mining.common import plural
 from mining.cluster.algorithms import ALGORITHMS
 from mining.cluster.run import SCOPES
+from mining.cluster.sample_fit import FIT_SAMPLE
 from mining.embed import TEXT_CHOICES
+from mining.scale.cli import add_ray_arguments, ray_engine
 from mining.store import Workspace
 
 
@@ -22,18 +24,22 @@ def command_cluster(workspace: Workspace, args: argparse.Namespace) -> int:
     try:
         settings = ClusterSettings(algorithm=args.algorithm, scope=args.scope, attach_unclustered=not args.no_attach,
                                    min_cluster_size=args.min_cluster_size, seed=args.seed,
-                                   merge_similar=not args.no_merge, recurring_only=not args.include_one_offs)
+                                   merge_similar=not args.no_merge, recurring_only=not args.include_one_offs,
+                                   fit_sample=None if args.fit_sample == 0 else args.fit_sample)
         embedding = embedding_settings(workspace)
         embedding = replace(embedding, text=args.text) if args.text else embedding
     except ValueError as exc:
         raise CommandFailed(str(exc)) from exc
-    update, close = progress_bar(not args.quiet and not args.json)
-    try:
-        summary = run_clustering(workspace, settings, embedding, update)
-    except ClusteringError as exc:
-        raise CommandFailed(str(exc)) from exc
-    finally:
-        close()
+    with ray_engine(args) as engine:
+        update, close = progress_bar(not args.quiet and not args.json)
+        try:
+            summary = run_clustering(workspace, settings, embedding, update,
+                                     encoder=engine.encode_chunks if engine else None,
+                                     assigner=engine.assign_rows if engine else None)
+        except ClusteringError as exc:
+            raise CommandFailed(str(exc)) from exc
+        finally:
+            close()
     print(json.dumps(summary.as_json(), indent=2) if args.json else summary.describe())
     return EXIT_OK
 
@@ -129,6 +135,10 @@ def add_commands(add: AddCommand) -> None:
     cluster.add_argument("--include-one-offs", action="store_true",
                          help="form modes from every failure; by default a failure whose nearest calls mostly pass "
                               "joins a mode only when it lies within it (see mining/cluster/recurrence.py)")
+    cluster.add_argument("--fit-sample", type=int, default=FIT_SAMPLE, metavar="N",
+                         help=f"with more failures than N, find the modes on a fixed sample of N and place the others "
+                              f"in them (default {FIT_SAMPLE:,}; 0: group every failure)")
+    add_ray_arguments(cluster)
     cluster.add_argument("--seed", type=int, help="fix the randomness so that a run can be repeated exactly")
     cluster.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     cluster.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

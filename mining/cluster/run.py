@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from mining.cluster.algorithms import (ALGORITHMS, NOISE, Assignment, Neighbours, attach_noise, centroids,
-                                       default_min_cluster_size, get_algorithm, map_coordinates,
+                                       default_min_cluster_size, get_algorithm, map_coordinates, mode_reach,
                                        neighbour_graph)
 from mining.cluster.identity import ClusterShape, Identity, match_clusters
 from mining.cluster.kinds import Kinds, failure_kinds
@@ -35,9 +35,10 @@ from mining.cluster.merge import EXACT_BELOW, NOT_FAILED, Merged, Part, merge_mo
 from mining.cluster.merge_views import keep_apart_decisions
 from mining.cluster.rates import ModeRate, mode_rates, wilson
 from mining.cluster.recurrence import recurring
+from mining.cluster.sample_fit import FIT_SAMPLE, MIN_FIT_SAMPLE, RowAssigner, assign_locally, fit_rows
 from mining.common import Progress, plural
 from mining.detect import failures_sql, signal_labels
-from mining.embed import EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
+from mining.embed import ChunkEncoder, EmbeddingSettings, embedding_settings, register_ids, text_sql, vectors_for
 from mining.processes import this_process
 from mining.store import Workspace
 
@@ -64,6 +65,8 @@ class ClusterSettings:
     the clusterer found.
     recurring_only: with scope 'failures', form modes from the failures that recur (mining.cluster
     .recurrence): one-offs join a mode only when they lie within it. Off clusters every failure.
+    fit_sample: with more records than this, the modes are found on a fixed random sample of this
+    many and the others placed in them (mining.cluster.sample_fit); None groups every record.
     """
 
     algorithm: str = "hdbscan"
@@ -73,6 +76,7 @@ class ClusterSettings:
     seed: int | None = None
     merge_similar: bool = True
     recurring_only: bool = True
+    fit_sample: int | None = FIT_SAMPLE
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -81,6 +85,8 @@ class ClusterSettings:
             raise ValueError(f"unknown scope {self.scope!r}; choose one of {', '.join(SCOPES)}")
         if self.min_cluster_size is not None and self.min_cluster_size < 2:
             raise ValueError("min_cluster_size must be at least 2")
+        if self.fit_sample is not None and self.fit_sample < MIN_FIT_SAMPLE:
+            raise ValueError(f"fit_sample must be at least {MIN_FIT_SAMPLE} records")
 
 
 @dataclass
@@ -184,8 +190,8 @@ def _next_cluster_id(workspace: Workspace) -> int:
     return 0 if row[0] is None else int(row[0]) + 1
 
 
-def _passing_sample(workspace: Workspace, embedding: EmbeddingSettings, seed: int,
-                    progress: Progress) -> tuple[np.ndarray, int]:
+def _passing_sample(workspace: Workspace, embedding: EmbeddingSettings, seed: int, progress: Progress,
+                    encoder: ChunkEncoder | None) -> tuple[np.ndarray, int]:
     """Vectors of a fixed random sample of at most RATE_SAMPLE passing records with text, and how
     many passing records have text: what each mode's rate is estimated against (mining.cluster.rates)."""
     rows = workspace.cursor().execute(f"""
@@ -195,7 +201,7 @@ def _passing_sample(workspace: Workspace, embedding: EmbeddingSettings, seed: in
     passing, total = [row[0] for row in rows], (rows[0][1] if rows else 0)
     if not passing:
         return np.zeros((0, 0), dtype=np.float32), 0
-    return vectors_for(workspace, passing, embedding, progress).matrix, total
+    return vectors_for(workspace, passing, embedding, progress, encoder).matrix, total
 
 
 def _members_rate(failed: np.ndarray) -> ModeRate:
@@ -212,11 +218,14 @@ def _map_rows(count: int, seed: int) -> np.ndarray:
 
 
 def run_clustering(workspace: Workspace, settings: ClusterSettings | None = None,
-                   embedding: EmbeddingSettings | None = None, progress: Progress | None = None) -> RunSummary:
+                   embedding: EmbeddingSettings | None = None, progress: Progress | None = None,
+                   encoder: ChunkEncoder | None = None, assigner: RowAssigner | None = None) -> RunSummary:
     """Embed what is not cached yet, cluster, name, match to the last run, and store the run.
 
-    `embedding` defaults to the workspace's embedding settings. Raises ClusteringError when there
-    is nothing to cluster; any failure marks the run failed and keeps the previous run current.
+    `embedding` defaults to the workspace's embedding settings. `encoder` and `assigner` say where
+    texts are embedded and records beyond the fitted sample placed (default: this process;
+    mining.scale.ray_engine: a Ray cluster), with the same results. Raises ClusteringError when
+    there is nothing to cluster; any failure marks the run failed and keeps the previous run current.
     """
     settings = settings or ClusterSettings()
     embedding = embedding or embedding_settings(workspace)
@@ -225,7 +234,7 @@ def run_clustering(workspace: Workspace, settings: ClusterSettings | None = None
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     _start_run(workspace, run_id, settings, embedding)
     try:
-        summary = _compute_and_store(workspace, run_id, settings, embedding, progress)
+        summary = _compute_and_store(workspace, run_id, settings, embedding, progress, encoder, assigner)
     except Exception as exc:
         _fail_run(workspace, run_id, str(exc) or type(exc).__name__)
         raise
@@ -237,48 +246,60 @@ def run_clustering(workspace: Workspace, settings: ClusterSettings | None = None
 
 
 def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSettings, embedding: EmbeddingSettings,
-                       progress: Progress) -> RunSummary:
+                       progress: Progress, encoder: ChunkEncoder | None, assigner: RowAssigner | None) -> RunSummary:
     progress(0.0, "finding the records to cluster")
     record_ids = scope_ids(workspace, settings.scope)
     if not record_ids:
         raise ClusteringError("no failures to cluster: no enabled signal flags any record (see the Failures page), "
                               "or cluster all records" if settings.scope == "failures" else "the workspace has no records")
-    vectors = vectors_for(workspace, record_ids, embedding, _scaled(progress, 0.0, 0.45))
+    vectors = vectors_for(workspace, record_ids, embedding, _scaled(progress, 0.0, 0.45), encoder)
     record_ids, matrix = vectors.record_ids, vectors.matrix
     if len(record_ids) < 2:
         raise ClusteringError(f"only {len(record_ids)} record in scope has text to compare; clustering needs more")
     facts = _record_facts(workspace, record_ids, embedding.text)
     texts = facts["text"]
     seed = 0 if settings.seed is None else settings.seed
-    min_size = settings.min_cluster_size or default_min_cluster_size(len(record_ids))
+    fit = fit_rows(len(record_ids), settings.fit_sample, seed)
+    sampled = len(fit) < len(record_ids)
+    min_size = settings.min_cluster_size or default_min_cluster_size(len(fit))
     passing, passing_total = np.zeros((0, 0), dtype=np.float32), 0
     if settings.scope == "failures":
-        passing, passing_total = _passing_sample(workspace, embedding, seed, _scaled(progress, 0.45, 0.5))
-    one_off = np.zeros(len(record_ids), dtype=bool)
+        passing, passing_total = _passing_sample(workspace, embedding, seed, _scaled(progress, 0.45, 0.5), encoder)
+    fitted = matrix[fit] if sampled else matrix
+    one_off = np.zeros(len(fitted), dtype=bool)
     if settings.scope == "failures" and settings.recurring_only:
         progress(0.5, "telling recurring failures from one-offs")
-        one_off = ~recurring(matrix, passing, seed)
-    progress(0.52, f"grouping {int(np.sum(~one_off)):,} records ({settings.algorithm})")
+        one_off = ~recurring(fitted, passing, seed)
+    progress(0.52, f"grouping {int(np.sum(~one_off)):,} records ({settings.algorithm})"
+             + (f", a sample of {len(record_ids):,}" if sampled else ""))
     grouped = np.flatnonzero(~one_off)
-    neighbours = neighbour_graph(matrix[grouped], settings.seed)
-    assignment = _group(matrix, grouped, min_size, settings, neighbours)
-    graph = _lifted(neighbours[0], grouped, len(matrix))
+    neighbours = neighbour_graph(fitted[grouped], settings.seed)
+    assignment = _group(fitted, grouped, min_size, settings, neighbours)
+    graph = _lifted(neighbours[0], grouped, len(fitted))
     if settings.attach_unclustered:
-        assignment = attach_noise(matrix, assignment)
+        assignment = attach_noise(fitted, assignment)
     failed = np.asarray(facts["failed"], dtype=bool)
     progress(0.6, "sorting the failures into kinds")
     failed_rows = np.flatnonzero(failed)
     kinds = failure_kinds([facts["answer"][row] for row in failed_rows],
                           [frozenset(facts["fired"][row]) for row in failed_rows], signal_labels(workspace))
+    row_kinds = np.full(len(record_ids), NOT_FAILED, dtype=np.int64)
+    row_kinds[failed_rows] = kinds.labels
     labels, parts = assignment.labels, {}
     if settings.merge_similar:
         progress(0.62, "merging modes that are one problem")
-        merged = _merge(workspace, matrix, assignment.labels, failed_rows, kinds, graph)
+        merged = _merge(workspace, fitted, assignment.labels, row_kinds[fit], graph)
         labels, parts = merged.labels, merged.parts
+    fit_texts = [texts[row] for row in fit] if sampled else texts
+    part_words = labels_for(fit_texts, assignment.labels) if parts else {}
+    probabilities = assignment.probabilities
+    if sampled:
+        progress(0.63, f"placing the other {len(record_ids) - len(fit):,} records in the modes")
+        labels, probabilities, one_off = _place_the_rest(matrix, fit, labels, probabilities, one_off,
+                                                         assigner or assign_locally)
     progress(0.65, "naming the failure modes")
     centres = centroids(matrix, labels)
     words = labels_for(texts, labels)
-    part_words = labels_for(texts, assignment.labels) if parts else {}
     if settings.scope == "failures":
         progress(0.75, "estimating each mode's failure rate")
         rates = mode_rates(matrix, labels, centres, passing, passing_total / max(len(passing), 1))
@@ -313,7 +334,7 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
     _settle_names(workspace, previous, rows)
     part_rows = _part_rows(parts, part_words, identities)
     progress(0.95, "saving the run")
-    _store_run(workspace, run_id, previous, ids, member_ids, coordinates, assignment, rows, gone,
+    _store_run(workspace, run_id, previous, ids, member_ids, coordinates, probabilities, rows, gone,
                (ids[failed_rows], kinds), part_rows)
     statuses = {status: sum(1 for row in rows if row["status"] == status)
                 for status in ("new", "growing", "shrinking", "stable")}
@@ -360,15 +381,31 @@ def _part_rows(parts: dict[int, list[Part]], words: dict[int, Label],
     return rows
 
 
-def _merge(workspace: Workspace, matrix: np.ndarray, labels: np.ndarray, failed_rows: np.ndarray, kinds: Kinds,
+def _merge(workspace: Workspace, matrix: np.ndarray, labels: np.ndarray, row_kinds: np.ndarray,
            graph: np.ndarray | None) -> Merged:
-    """The run's modes with those that are one problem merged, reviewers' keep-apart decisions kept."""
-    row_kinds = np.full(len(labels), NOT_FAILED, dtype=np.int64)
-    row_kinds[failed_rows] = kinds.labels
+    """The run's modes with those that are one problem merged, reviewers' keep-apart decisions kept
+    (`row_kinds`: each row's failure kind, NOT_FAILED for a passing call)."""
     if graph is None and len(matrix) > EXACT_BELOW:  # most failures were one-offs: too few grouped for a graph
         graph = neighbour_graph(matrix)[0]
     return merge_modes(matrix, labels, row_kinds, nearest_neighbours(matrix, graph),
                        keep_apart=keep_apart_decisions(workspace))
+
+
+def _place_the_rest(matrix: np.ndarray, fit: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
+                    one_off: np.ndarray, assigner: RowAssigner) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, probabilities and one-off flags for every row, from those of the `fit` rows: each other
+    row goes to the mode that reaches it (mining.cluster.sample_fit), with probability 0, as an
+    attached row; it is not a one-off, since it was never compared with its neighbours."""
+    count = len(matrix)
+    rest = np.setdiff1d(np.arange(count), fit, assume_unique=True)
+    all_labels = np.full(count, NOISE, dtype=np.int64)
+    all_probabilities = np.zeros(count)
+    all_one_off = np.zeros(count, dtype=bool)
+    all_labels[fit], all_probabilities[fit], all_one_off[fit] = labels, probabilities, one_off
+    rule = mode_reach(matrix[fit], labels)
+    if rule is not None:
+        all_labels[rest] = assigner(matrix[rest], rule)
+    return all_labels, all_probabilities, all_one_off
 
 
 def _settle_names(workspace: Workspace, previous: str | None, rows: list[dict[str, Any]]) -> None:
@@ -406,7 +443,7 @@ def _store_kinds(cursor: duckdb.DuckDBPyConnection, run_id: str, failure_ids: np
 
 
 def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_ids: np.ndarray,
-               member_ids: np.ndarray, coordinates: np.ndarray, assignment: Assignment,
+               member_ids: np.ndarray, coordinates: np.ndarray, probabilities: np.ndarray,
                rows: list[dict[str, Any]], gone: list[int], kinds: tuple[np.ndarray, Kinds],
                part_rows: list[list[Any]]) -> None:
     """Members, clusters (with dates and weekly counts from SQL), failure kinds (`kinds`: the
@@ -419,7 +456,7 @@ def _store_run(workspace: Workspace, run_id: str, previous: str | None, record_i
         "cluster_id": pa.array(member_ids.tolist(), pa.int32()),
         "x": pa.array(coordinates[:, 0], pa.float64(), from_pandas=True),
         "y": pa.array(coordinates[:, 1], pa.float64(), from_pandas=True),
-        "probability": pa.array(assignment.probabilities, pa.float64()),
+        "probability": pa.array(probabilities, pa.float64()),
     })
     with workspace.transaction() as cursor:
         cursor.register("new_members", members)

@@ -8,6 +8,7 @@ import json
 from mining.cli_base import EXIT_OK, AddCommand, CommandFailed, progress_bar
 from mining.embed.backends import BACKENDS
 from mining.embed.vectors import TEXT_CHOICES
+from mining.scale.cli import add_ray_arguments, ray_engine
 from mining.store import Workspace
 
 
@@ -26,11 +27,13 @@ def command_embed(workspace: Workspace, args: argparse.Namespace) -> int:
         raise CommandFailed(str(exc)) from exc
     if args.save:
         save_embedding_settings(workspace, settings)
-    update, close = progress_bar(not args.quiet and not args.json)
-    try:
-        report = embed_records(workspace, settings=settings, progress=update)
-    finally:
-        close()
+    with ray_engine(args) as engine:
+        update, close = progress_bar(not args.quiet and not args.json)
+        try:
+            report = embed_records(workspace, settings=settings, progress=update,
+                                   encoder=engine.encode_chunks if engine else None)
+        finally:
+            close()
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
         return EXIT_OK
@@ -48,6 +51,7 @@ def add_commands(add: AddCommand) -> None:
     embed.add_argument("--text", choices=TEXT_CHOICES, help="what is embedded: the request (default), the response, or both")
     embed.add_argument("--max-seq-length", type=int, metavar="N", help="tokens kept per text (default: the model's limit)")
     embed.add_argument("--batch-size", type=int, metavar="N", help="texts per forward pass")
+    add_ray_arguments(embed)
     embed.add_argument("--save", action="store_true", help="make these options the workspace's embedding settings")
     embed.add_argument("--json", action="store_true", help="print the report as JSON (keys include embedded, cached)")
     embed.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -170,6 +170,18 @@ def encode(texts: list[str], settings: EmbeddingSettings) -> np.ndarray:
     return load_model(settings).encode(texts, settings.batch_size)
 
 
+ChunkEncoder = Callable[[list[list[str]], EmbeddingSettings], Iterable[tuple[int, np.ndarray]]]
+"""Runs the model over chunks of texts, yielding (chunk index, its vectors) in any order as chunks finish."""
+
+
+def encode_locally(chunks: list[list[str]], settings: EmbeddingSettings) -> Iterator[tuple[int, np.ndarray]]:
+    """The default ChunkEncoder: each chunk in turn, in this process."""
+    if chunks:
+        load_model(settings)
+    for index, texts in enumerate(chunks):
+        yield index, encode(texts, settings)
+
+
 def embed_query(text: str, settings: EmbeddingSettings | None = None) -> np.ndarray:
     """The unit vector of a free-text query (for 'find requests like this'), shape (dim,)."""
     return encode([text], settings or EmbeddingSettings())[0]
@@ -253,11 +265,14 @@ def store_vectors(workspace: Workspace, model_id: str, hashes: list[str], vector
 
 
 def embed_records(workspace: Workspace, record_ids: list[str] | None = None,
-                  settings: EmbeddingSettings | None = None, progress: Progress | None = None) -> EmbedReport:
+                  settings: EmbeddingSettings | None = None, progress: Progress | None = None,
+                  encoder: ChunkEncoder | None = None) -> EmbedReport:
     """Embed and cache the texts of `record_ids` (None: every record) that have no cached vector.
 
     `settings` defaults to the workspace's. Each distinct text is embedded once, however many
-    records share it, and never again once cached: a second call embeds nothing.
+    records share it, and never again once cached: a second call embeds nothing. `encoder` runs
+    the model on the chunks (default: in this process; mining.scale.ray_engine: on a Ray cluster);
+    the chunks, and so every vector, are the same whichever runs them.
     """
     settings = settings or embedding_settings(workspace)
     progress = progress or _no_progress
@@ -266,13 +281,12 @@ def embed_records(workspace: Workspace, record_ids: list[str] | None = None,
     counts, missing = _missing_texts(workspace, record_ids, settings)
     report = EmbedReport(model_id=settings.model_id, text=settings.text, **counts)
     report.cached = report.texts - len(missing)
-    if missing:
+    chunks = list(_chunks(missing, CHUNK_TEXTS))
+    if chunks:
         progress(0.0, f"loading {settings.model_id}")
-        load_model(settings)
-    for chunk in _chunks(missing, CHUNK_TEXTS):
-        vectors = encode([text for _, text in chunk], settings)
-        store_vectors(workspace, settings.model_id, [text_hash for text_hash, _ in chunk], vectors)
-        report.embedded += len(chunk)
+    for index, vectors in (encoder or encode_locally)([[text for _, text in chunk] for chunk in chunks], settings):
+        store_vectors(workspace, settings.model_id, [text_hash for text_hash, _ in chunks[index]], vectors)
+        report.embedded += len(chunks[index])
         progress(report.embedded / len(missing), f"embedded {report.embedded:,} of {len(missing):,} texts")
     report.seconds = round(time.perf_counter() - started, 3)
     if report.embedded and report.seconds:
@@ -313,10 +327,10 @@ class Vectors(NamedTuple):
 
 
 def vectors_for(workspace: Workspace, record_ids: list[str], settings: EmbeddingSettings | None = None,
-                progress: Progress | None = None) -> Vectors:
-    """The vectors of `record_ids` in their order, embedding the texts not cached yet first."""
+                progress: Progress | None = None, encoder: ChunkEncoder | None = None) -> Vectors:
+    """The vectors of `record_ids` in their order, embedding the texts not cached yet first (with `encoder`)."""
     settings = settings or embedding_settings(workspace)
-    embed_records(workspace, record_ids, settings, progress)
+    embed_records(workspace, record_ids, settings, progress, encoder)
     cursor = workspace.cursor()
     try:
         register_ids(cursor, record_ids)
