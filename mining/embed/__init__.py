@@ -6,10 +6,10 @@ are embedded (importing this package loads no torch).
 """
 
 from mining.embed.backends import BACKENDS
-from mining.embed.vectors import (DEFAULT_MODEL, TEXT_CHOICES, ChunkEncoder, EmbeddingSettings, EmbedReport, Vectors, embed_query,
-                                  embed_records, embedding_settings, register_ids, save_embedding_settings, text_sql,
-                                  text_vectors, vectors_for)
+from mining.embed.vectors import (DEFAULT_MODEL, TEXT_CHOICES, ChunkEncoder, EmbeddingSettings, EmbedReport, Vectors,
+                                  embed_query, embed_records, embedding_settings, encode, load_model, register_ids,
+                                  save_embedding_settings, text_sql, text_vectors, vectors_for)
 
-__all__ = ["BACKENDS", "DEFAULT_MODEL", "TEXT_CHOICES", "ChunkEncoder", "EmbedReport", "EmbeddingSettings", "Vectors", "embed_query",
-           "embed_records", "embedding_settings", "register_ids", "save_embedding_settings", "text_sql", "text_vectors",
-           "vectors_for"]
+__all__ = ["BACKENDS", "DEFAULT_MODEL", "TEXT_CHOICES", "ChunkEncoder", "EmbedReport", "EmbeddingSettings",
+           "Vectors", "embed_query", "embed_records", "embedding_settings", "encode", "load_model", "register_ids",
+           "save_embedding_settings", "text_sql", "text_vectors", "vectors_for"]

@@ -20,15 +20,15 @@ downloaded.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Iterator
 
 import numpy as np
 
 import mining
-from mining.cluster.algorithms import ModeReach, within_reach
-from mining.cluster.sample_fit import chunk_bounds
-from mining.embed import EmbeddingSettings
+from mining.cluster import ModeReach, chunk_bounds, within_reach
+from mining.embed import EmbeddingSettings, encode, load_model
 
 ADDRESS_ENV = "RAY_ADDRESS"
 LOCAL = "local"  # start a Ray instance inside this process, on this machine's cores
@@ -52,20 +52,25 @@ def _ray() -> Any:
     return ray
 
 
+def _quiet_ray_data() -> None:
+    """Ray Data's progress bars and execution logs off: the command draws its own progress bar."""
+    ray = _ray()
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = context.print_on_execution_start = context.enable_auto_log_stats = False
+    for name in [name for name in logging.root.manager.loggerDict if name.startswith("ray.data")] + ["ray.data"]:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 class _Encoder:
     """A Ray Data actor: loads the model once, then encodes chunk after chunk."""
 
     def __init__(self, settings: EmbeddingSettings) -> None:
-        from mining.embed.vectors import load_model
-
         self.settings = settings
         load_model(settings)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from mining.embed.vectors import encode
-
-        vectors = [encode(list(texts), self.settings) for texts in batch["texts"]]
-        return {"chunk": batch["chunk"], "vectors": np.array(vectors + [None], dtype=object)[:-1]}
+        vectors = [encode([str(text) for text in texts], self.settings) for texts in batch["texts"]]
+        return {"chunk": batch["chunk"], "vectors": np.stack(vectors)}  # one chunk per batch (batch_size=1)
 
 
 def _place(vectors: np.ndarray, rule: ModeReach) -> np.ndarray:
@@ -108,10 +113,12 @@ class RayEngine:
             return
         self.connect()
         ray = _ray()
+        _quiet_ray_data()
         dataset = ray.data.from_items([{"chunk": index, "texts": texts} for index, texts in enumerate(chunks)],
                                       override_num_blocks=len(chunks))
         encoded = dataset.map_batches(_Encoder, fn_constructor_kwargs={"settings": settings}, batch_size=1,
-                                      concurrency=min(self.workers(), len(chunks)), num_cpus=1)
+                                      compute=ray.data.ActorPoolStrategy(size=min(self.workers(), len(chunks))),
+                                      num_cpus=1)
         for row in encoded.iter_rows():
             yield int(row["chunk"]), np.asarray(row["vectors"], dtype=np.float32)
 
