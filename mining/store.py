@@ -18,7 +18,7 @@ import time
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 import polars as pl
@@ -47,9 +47,18 @@ def default_workspace_path() -> Path:
     return Path.home() / ".faultline" / "workspace.duckdb"
 
 
+def _review_state_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """Migration 10: the kept review state, derived from the log already there. Imported here,
+    not at the top, because mining.review builds on this module."""
+    from mining.review.state_table import rebuild
+
+    rebuild(connection)
+
+
 # Numbered migrations. Append only: a workspace made by an older version is brought up to date by
-# running the migrations it has not seen, in order. Never edit a released migration.
-MIGRATIONS: list[tuple[int, str, str]] = [
+# running the migrations it has not seen, in order. Never edit a released migration. Each is SQL,
+# or a function of the connection where the work is defined in Python.
+MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (
         1,
         "records, quarantine and the ingest log",
@@ -388,6 +397,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        10,
+        "review state kept in tables, rewritten with each review event (mining.review.state_table)",
+        _review_state_tables,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -703,7 +717,10 @@ def _migrate(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
             continue
         connection.execute("BEGIN TRANSACTION")
         try:
-            connection.execute(sql)
+            if callable(sql):
+                sql(connection)
+            else:
+                connection.execute(sql)
             connection.execute("INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
                                [version, description])
         except BaseException:

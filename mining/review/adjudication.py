@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from mining.common import now_utc
 from mining.review.events import ReviewError, ReviewEvent, append, check_verdict, new_id
-from mining.review.state import record_state, record_state_sql, reviewer_states
+from mining.review.state import RECORD_STATE, record_state, reviewer_states, reviewer_states_of
 from mining.store import Workspace
 from mining.review.taxonomy import UnknownTag, tag_ids_for_review
 
@@ -25,10 +25,11 @@ def disagreements(workspace: Workspace, limit: int = 200) -> list[dict[str, Any]
     cursor = workspace.cursor()
     rows = cursor.execute(f"""
         SELECT s.record_id, coalesce(r.source_id, s.record_id), s.last_change
-        FROM ({record_state_sql()}) s JOIN records r USING (record_id)
+        FROM {RECORD_STATE} s JOIN records r USING (record_id)
         WHERE s.disputed ORDER BY s.last_change DESC, s.record_id LIMIT ?""", [limit]).fetchall()
+    states = reviewer_states_of(workspace, [row[0] for row in rows], cursor)
     return [{"record_id": record_id, "source_id": source_id, "last_change": last_change,
-             "reviews": [state for state in reviewer_states(workspace, record_id, cursor) if state.verdict]}
+             "reviews": [state for state in states.get(record_id, []) if state.verdict]}
             for record_id, source_id, last_change in rows]
 
 

@@ -11,7 +11,8 @@ set a field of the reviewer's own review; `bulk` events are verdict/tags events 
 event it cancels. The current state is derived from these rows in mining.review.state.
 
 Two writers (threads, browser sessions) lose nothing: each action reads the `before` values and
-appends its events inside one transaction under the workspace's write lock.
+appends its events inside one transaction under the workspace's write lock. `append` is the
+log's one writer: it also rewrites the appended records' kept state (mining.review.state_table).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pyarrow as pa
 
 from mining.common import now_utc
 from mining.review.state import ReviewState, reviewer_state, reviews_by
+from mining.review.state_table import refresh
 from mining.store import Workspace
 from mining.review.taxonomy import UnknownTag, resolve_tag, tag_ids_for_review
 
@@ -85,6 +87,7 @@ def append(cursor: duckdb.DuckDBPyConnection, events: list[ReviewEvent]) -> None
     cursor.execute("INSERT INTO review_events (event_id, record_id, reviewer, event_at, action, payload, batch_id, bulk,"
                    " undoes) SELECT event_id, record_id, reviewer, event_at, action, payload, batch_id, bulk, undoes"
                    " FROM appended_events ORDER BY n")
+    refresh(cursor, [event.record_id for event in events])  # the kept state follows the log, in this transaction
     # a claim's work is done once its reviewer has judged the record
     cursor.execute("DELETE FROM claims WHERE (record_id, reviewer) IN"
                    " (SELECT (record_id, reviewer) FROM appended_events WHERE action = 'verdict')")

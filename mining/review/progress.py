@@ -1,7 +1,8 @@
 """Review progress for the team and the weekly meeting: per failure mode, per reviewer, per day.
 
-Why from the log: progress is just another reading of `review_events` (through mining.review.state),
-so it can never disagree with what the queue shows. A record counts as reviewed once someone gave
+Why from the log: progress is just another reading of `review_events` (through the review state
+mining.review.state derives and mining.review.state_table keeps), so it can never disagree with what
+the queue shows. A record counts as reviewed once someone gave
 it a verdict other than skip, or a lead adjudicated it; "remaining" are the failing records not
 reviewed yet.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from mining.cluster import latest_run, membership_sql
-from mining.review.state import EFFECTIVE_SQL, NOT_A_REVIEW, record_state_sql, reviewer_state_sql
+from mining.review.state import EFFECTIVE_SQL, NOT_A_REVIEW, RECORD_STATE, REVIEWER_STATE
 from mining.store import Workspace
 
 _REVIEWED = "(len(s.reviewers) > 0 OR s.adjudicated_by IS NOT NULL)"
@@ -29,7 +30,7 @@ def progress_by_cluster(workspace: Workspace) -> pl.DataFrame:
                count(*) FILTER (WHERE {_REVIEWED}) AS reviewed,
                count(*) FILTER (WHERE s.verdict = 'hard_example') AS hard_examples,
                count(*) FILTER (WHERE NOT coalesce({_REVIEWED}, false)) AS remaining
-        FROM fail LEFT JOIN cl USING (record_id) LEFT JOIN ({record_state_sql()}) s USING (record_id)
+        FROM fail LEFT JOIN cl USING (record_id) LEFT JOIN {RECORD_STATE} s USING (record_id)
         GROUP BY 1 ORDER BY failures DESC, cluster_id""", {"run_id": run["run_id"] if run else None})
 
 
@@ -37,7 +38,7 @@ def progress_by_reviewer(workspace: Workspace) -> pl.DataFrame:
     """Per reviewer: reviewed (records judged), hard_examples, skipped, corrections written,
     open_claims (live claims not judged yet), last_change; most reviews first."""
     return workspace.frame(f"""
-        WITH s AS ({reviewer_state_sql()})
+        WITH s AS (SELECT * FROM {REVIEWER_STATE})
         SELECT reviewer,
                count(*) FILTER (WHERE verdict IS NOT NULL AND verdict <> '{NOT_A_REVIEW}') AS reviewed,
                count(*) FILTER (WHERE verdict = 'hard_example') AS hard_examples,

@@ -1,7 +1,10 @@
 """The current state of reviews, derived in SQL from the append-only `review_events` log.
 
-Why derived and never stored: the log is the only thing written, so nothing a reviewer did can be
-overwritten or lost, two writers can only ever add rows, and undo is one more event. The state is:
+Why derived: the log is the only thing reviewers write, so nothing a reviewer did can be
+overwritten or lost, two writers can only ever add rows, and undo is one more event. The SQL here
+is the definition of the state; the pages read a copy of it kept in two tables
+(mining.review.state_table), rewritten for each record an append touches, because deriving it
+from the whole log on every page run is too slow for a big workspace. The state is:
 
 - per (record, reviewer): that reviewer's own verdict, tags, correction (text and, for tool-calling
   records, the corrected tool calls), note and last change. Reviewers never overwrite each other:
@@ -27,22 +30,36 @@ from mining.store import Workspace
 FIELDS = ("verdict", "tags", "correction", "note")
 NOT_A_REVIEW = "skip"  # a verdict that passes on the record: it judges nothing
 
-EFFECTIVE_SQL = """
-    SELECT e.* FROM review_events e
-    WHERE e.action <> 'undo'
-      AND NOT EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id)"""
+LOG = "review_events"
+# The maintained copies of what the two derivations below give (mining.review.state_table keeps them
+# right on every append): what pages read, since deriving costs a scan of the whole log per call.
+REVIEWER_STATE = "review_reviewer_state"
+RECORD_STATE = "review_record_state"
 
 
-def reviewer_state_sql() -> str:
-    """A SELECT of every (record_id, reviewer)'s own state: verdict, tags (VARCHAR[]), correction,
-    tool_calls (JSON), note, last_change. Adjudications are not reviews and are left out."""
+def effective_sql(events: str = LOG) -> str:
+    """The events that count, of `events` (the log, or a SELECT of some records' whole history:
+    an undo always has the record of the event it undoes)."""
     return f"""
-    WITH effective AS ({EFFECTIVE_SQL}),
+    SELECT e.* FROM {events} e
+    WHERE e.action <> 'undo'
+      AND NOT EXISTS (SELECT 1 FROM {events} u WHERE u.action = 'undo' AND u.undoes = e.event_id)"""
+
+
+EFFECTIVE_SQL = effective_sql()
+
+
+def reviewer_state_sql(events: str = LOG) -> str:
+    """A SELECT of every (record_id, reviewer)'s own state: verdict, tags (VARCHAR[]), correction,
+    tool_calls (JSON), note, last_change. Adjudications are not reviews and are left out. Derived
+    from `events` (see effective_sql); REVIEWER_STATE holds the same rows, kept up to date."""
+    return f"""
+    WITH effective AS ({effective_sql(events)}),
     latest AS (
         SELECT record_id, reviewer, action, payload FROM effective WHERE action IN {FIELDS}
         QUALIFY row_number() OVER (PARTITION BY record_id, reviewer, action ORDER BY event_at DESC, seq DESC) = 1),
     touched AS (
-        SELECT record_id, reviewer, max(event_at) AS last_change FROM review_events
+        SELECT record_id, reviewer, max(event_at) AS last_change FROM {events}
         WHERE action <> 'adjudication' GROUP BY record_id, reviewer)
     SELECT t.record_id, t.reviewer,
            any_value(CASE WHEN l.action = 'verdict' THEN l.payload ->> '$.after' END) AS verdict,
@@ -56,13 +73,14 @@ def reviewer_state_sql() -> str:
     GROUP BY t.record_id, t.reviewer, t.last_change"""
 
 
-def record_state_sql() -> str:
+def record_state_sql(events: str = LOG) -> str:
     """A SELECT of every reviewed record's state: verdict, tags, correction, tool_calls, note,
-    reviewers (those with a real verdict), adjudicated_by, disputed, last_change, last_reviewer."""
+    reviewers (those with a real verdict), adjudicated_by, disputed, last_change, last_reviewer.
+    Derived from `events` (see effective_sql); RECORD_STATE holds the same rows, kept up to date."""
     judged = f"verdict IS NOT NULL AND verdict <> '{NOT_A_REVIEW}'"
     return f"""
-    WITH effective AS ({EFFECTIVE_SQL}),
-    states AS ({reviewer_state_sql()}),
+    WITH effective AS ({effective_sql(events)}),
+    states AS ({reviewer_state_sql(events)}),
     field_latest AS (
         SELECT record_id, action, payload FROM effective WHERE action IN {FIELDS}
         QUALIFY row_number() OVER (PARTITION BY record_id, action ORDER BY event_at DESC, seq DESC) = 1),
@@ -87,7 +105,7 @@ def record_state_sql() -> str:
                bool_or(verdict = '{NOT_A_REVIEW}') AS skipped
         FROM states GROUP BY record_id),
     last AS (
-        SELECT record_id, event_at AS last_change, reviewer AS last_reviewer FROM review_events
+        SELECT record_id, event_at AS last_change, reviewer AS last_reviewer FROM {events}
         QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY event_at DESC, seq DESC) = 1)
     SELECT last.record_id,
            CASE WHEN a.record_id IS NOT NULL THEN a.final ->> '$.verdict'
@@ -147,16 +165,26 @@ def _decoded(row: dict[str, Any]) -> dict[str, Any]:
 
 def reviewer_states(workspace: Workspace, record_id: str, cursor: Any = None) -> list[ReviewState]:
     """Every reviewer's own review of a record, by reviewer name (for adjudication; never for a blind reviewer)."""
+    return reviewer_states_of(workspace, [record_id], cursor).get(record_id, [])
+
+
+def reviewer_states_of(workspace: Workspace, record_ids: list[str], cursor: Any = None) -> dict[str, list[ReviewState]]:
+    """`reviewer_states` of many records in one query (the adjudication list's): record id -> states."""
     cursor = cursor or workspace.cursor()
-    cursor.execute(f"SELECT * FROM ({reviewer_state_sql()}) WHERE record_id = ? ORDER BY reviewer", [record_id])
+    cursor.execute(f"SELECT * FROM {REVIEWER_STATE} WHERE record_id IN (SELECT unnest(?::VARCHAR[]))"
+                   " ORDER BY record_id, reviewer", [record_ids])
     columns = [column[0] for column in cursor.description]
-    return [ReviewState(**_decoded(dict(zip(columns, row)))) for row in cursor.fetchall()]
+    found: dict[str, list[ReviewState]] = {}
+    for row in cursor.fetchall():
+        state = ReviewState(**_decoded(dict(zip(columns, row))))
+        found.setdefault(state.record_id, []).append(state)
+    return found
 
 
 def reviews_by(workspace: Workspace, reviewer: str, record_ids: list[str], cursor: Any = None) -> dict[str, ReviewState]:
     """One reviewer's own reviews of many records in one query (empty states where they have none)."""
     cursor = cursor or workspace.cursor()
-    cursor.execute(f"""SELECT * FROM ({reviewer_state_sql()}) WHERE reviewer = ?
+    cursor.execute(f"""SELECT * FROM {REVIEWER_STATE} WHERE reviewer = ?
                        AND record_id IN (SELECT unnest(?::VARCHAR[]))""", [reviewer, record_ids])
     columns = [column[0] for column in cursor.description]
     found = {row[0]: ReviewState(**_decoded(dict(zip(columns, row)))) for row in cursor.fetchall()}
@@ -171,7 +199,7 @@ def reviewer_state(workspace: Workspace, record_id: str, reviewer: str, cursor: 
 def record_state(workspace: Workspace, record_id: str) -> RecordState:
     """The record's reviews taken together; empty when nobody reviewed it."""
     cursor = workspace.cursor()
-    cursor.execute(f"SELECT * FROM ({record_state_sql()}) WHERE record_id = ?", [record_id])
+    cursor.execute(f"SELECT * FROM {RECORD_STATE} WHERE record_id = ?", [record_id])
     row = cursor.fetchone()
     if row is None:
         return RecordState(record_id)
