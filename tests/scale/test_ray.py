@@ -147,3 +147,14 @@ def test_without_ray_installed_the_command_says_what_to_install(workspace, monke
 def test_ray_workers_without_ray_is_refused(workspace, capsys):
     assert main(["--workspace", str(workspace.path), "embed", "--ray-workers", "2"]) != 0
     assert "--ray-workers needs --ray" in capsys.readouterr().err
+
+
+def test_the_local_path_never_imports_ray(workspace, tmp_path):
+    ingest_paths(workspace, [write_failure_modes_log(tmp_path / "modes.jsonl")])
+    Workspace.close_all()
+    script = ("import sys\nfrom mining.__main__ import main\n"
+              f"code = main(['--workspace', {str(workspace.path)!r}, 'cluster', '--seed', '0', '--quiet'])\n"
+              "assert code == 0, code\nassert 'ray' not in sys.modules, 'ray was imported'\nprint('no ray')\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0 and "no ray" in out.stdout, out.stdout + out.stderr
