@@ -22,7 +22,8 @@ from typing import Any
 
 import polars as pl
 
-from mining.review import EFFECTIVE_SQL, NOT_A_REVIEW, agreement_report, cohen_kappa, reviewer_state_sql
+from mining.review import EFFECTIVE_SQL, NOT_A_REVIEW, agreement_report, cohen_kappa
+from mining.review.state import REVIEWER_STATE
 from mining.cluster import ModeKindTable, latest_run, list_clusters, mode_kind_table, trend
 from mining.detect import failures_sql
 from mining.export.history import list_exports
@@ -329,7 +330,7 @@ def _agreement_in(workspace: Workspace, period: ReportPeriod) -> Agreement:
     mining.review.agreement compares them overall (each reviewer's current verdict, ordered by when they
     first gave one)."""
     pairs = workspace.cursor().execute(f"""
-        WITH s AS ({reviewer_state_sql()}),
+        WITH s AS (SELECT * FROM {REVIEWER_STATE}),
         first AS (SELECT record_id, reviewer, min(event_at) AS first_at FROM review_events
                   WHERE action = 'verdict' GROUP BY ALL),
         ranked AS (SELECT record_id, verdict, first_at,

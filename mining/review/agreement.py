@@ -19,6 +19,7 @@ averaged over the records where both reviewers wrote one.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -113,8 +114,37 @@ def _agreement(reviewers: tuple[str, str] | None, pairs: list[tuple[Review, Revi
         sum(corrections) / len(corrections) if corrections else None, len(corrections))
 
 
+# The last report per workspace, with the version of what it was computed from (see _inputs_version).
+_reports: dict[str, tuple[tuple, list[Agreement]]] = {}
+_reports_lock = threading.Lock()
+
+
+def _inputs_version(workspace: Workspace) -> tuple:
+    """What agreement is computed from, in one cheap value: the log's events on the records two or
+    more reviewers have touched (count, last and sum of their arrival numbers). The log only grows,
+    so any event that can change the figures changes it, and a first review of a record does not."""
+    return workspace.cursor().execute(f"""
+        SELECT count(*), max(seq), sum(seq) FROM review_events WHERE record_id IN (
+            SELECT record_id FROM {REVIEWER_STATE} GROUP BY record_id HAVING count(*) >= 2)""").fetchone()
+
+
 def agreement_report(workspace: Workspace) -> list[Agreement]:
-    """Overall agreement first, then one entry per pair of reviewers (names in alphabetical order)."""
+    """Overall agreement first, then one entry per pair of reviewers (names in alphabetical order).
+
+    Kept per workspace until its inputs change: the Review page shows it on every run, and at tens of
+    thousands of double reviews computing it takes about a second (treat the result as read-only)."""
+    version = _inputs_version(workspace)
+    with _reports_lock:
+        kept = _reports.get(str(workspace.path))
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    report = _computed(workspace)
+    with _reports_lock:
+        _reports[str(workspace.path)] = (version, report)
+    return report
+
+
+def _computed(workspace: Workspace) -> list[Agreement]:
     reviews = double_reviews(workspace)
     overall = [(found[0], found[1]) for found in reviews.values()]
     by_pair: dict[tuple[str, str], list[tuple[Review, Review]]] = {}

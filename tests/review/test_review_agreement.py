@@ -122,3 +122,19 @@ def test_disagreements_and_adjudication(workspace, write_log, openai_line):
         adjudicate(workspace, "unknown", "lead", verdict=H)
     with pytest.raises(ReviewError, match="unknown verdict"):
         adjudicate(workspace, a, "lead", verdict="maybe")
+
+
+def test_the_kept_agreement_report_follows_every_change_that_matters(workspace, write_log, openai_line):
+    ids = load_calls(workspace, write_log, openai_line, failing=4, passing=0)
+    save_review(workspace, ids["f-0"], "ann", verdict=H, at=T0)
+    save_review(workspace, ids["f-0"], "bob", verdict=H, at=T0 + timedelta(minutes=1))
+    first = agreement_report(workspace)
+    assert first[0].records == 1 and first[0].verdict_agreement == 1.0
+    save_review(workspace, ids["f-1"], "ann", verdict=H, at=T0 + timedelta(minutes=2))  # a first review only
+    assert agreement_report(workspace) is first  # nothing it counts changed: the kept report answers
+    save_review(workspace, ids["f-1"], "bob", verdict=N, at=T0 + timedelta(minutes=3))
+    assert agreement_report(workspace)[0].records == 2
+    save_review(workspace, ids["f-0"], "bob", verdict=N, at=T0 + timedelta(minutes=4))  # a change of mind
+    assert agreement_report(workspace)[0].verdict_agreement == 0.0
+    undo(workspace, "bob", at=T0 + timedelta(minutes=5))
+    assert agreement_report(workspace)[0].verdict_agreement == 0.5
