@@ -27,8 +27,6 @@ CREATE_SQL = f"""
         note VARCHAR, reviewers VARCHAR[] NOT NULL, adjudicated_by VARCHAR, disputed BOOLEAN,
         last_change TIMESTAMPTZ, last_reviewer VARCHAR)"""
 
-# The history of the records in $ids, for deriving their state alone.
-_SCOPED = f"(SELECT * FROM {LOG} WHERE record_id IN (SELECT unnest($ids::VARCHAR[])))"
 _TABLES = ((REVIEWER_STATE, reviewer_state_sql), (RECORD_STATE, record_state_sql))
 
 
@@ -39,7 +37,10 @@ def refresh(cursor: duckdb.DuckDBPyConnection, record_ids: Iterable[str]) -> Non
         return
     for table, derived in _TABLES:
         cursor.execute(f"DELETE FROM {table} WHERE record_id IN (SELECT unnest($ids::VARCHAR[]))", ids)
-        cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({derived(_SCOPED)})", ids)
+        # the records' history read once: the derivation reads its events four times
+        cursor.execute(f"""INSERT INTO {table} BY NAME
+            WITH scoped AS MATERIALIZED (SELECT * FROM {LOG} WHERE record_id IN (SELECT unnest($ids::VARCHAR[])))
+            SELECT * FROM ({derived('scoped')})""", ids)
 
 
 def rebuild(cursor: duckdb.DuckDBPyConnection) -> None:
