@@ -153,12 +153,13 @@ def get_record(workspace: Workspace, key: str) -> dict[str, Any] | None:
     Why both: people paste the id their logging system shows them, and links inside the app use
     the record_id. A record_id match wins; among source_id matches the newest does.
     """
-    cursor = workspace.cursor().execute(
-        "SELECT * FROM records WHERE record_id = $1 OR source_id = $1"
-        " ORDER BY record_id = $1 DESC, ts DESC NULLS LAST, record_id LIMIT 1",
-        [key],
-    )
-    row = cursor.fetchone()
+    cursor = workspace.cursor()
+    # Two lookups, each through its column's index: one query matching either column read all the
+    # records (80 ms at 1M, on every page run that shows a record).
+    row = cursor.execute("SELECT * FROM records WHERE record_id = ?", [key]).fetchone()
+    if row is None:
+        row = cursor.execute("SELECT * FROM records WHERE source_id = ? ORDER BY ts DESC NULLS LAST, record_id LIMIT 1",
+                             [key]).fetchone()
     if row is None:
         return None
     record = dict(zip([column[0] for column in cursor.description], row))
