@@ -101,7 +101,8 @@ def measure(kind: str, path: Path) -> dict[str, float]:
         raise SystemExit(f"{kind} run failed (status {status}): {output}")
     rows = int(output.splitlines()[-1])
     peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # bytes
-    return {"rows": rows, "wall_s": wall, "rows_per_s": rows / wall, "peak_rss_mb": peak / 2**20}
+    return {"rows": rows, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rows_per_s": rows / wall,
+            "peak_rss_mb": peak / 2**20}
 
 
 def main() -> None:
@@ -119,10 +120,12 @@ def main() -> None:
         started = time.perf_counter()
         generate(path, args.rows)
         print(f"generated {path} ({path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - started:.1f} s")
+    load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     results = {kind: measure(kind, path) for kind in ([args.only] if args.only else ["duckdb", "faultline"])}
-    print(f"file: {path.name}, {args.rows:,} rows, {path.stat().st_size / 2**20:,.0f} MiB, {os.cpu_count()} cores")
+    print(f"file: {path.name}, {args.rows:,} rows, {path.stat().st_size / 2**20:,.0f} MiB, {os.cpu_count()} cores,"
+          f" load average {load:.2f} before")
     for kind, result in results.items():
-        print(f"{kind:>9}: {result['wall_s']:7.1f} s  {result['rows_per_s']:10,.0f} rows/s"
+        print(f"{kind:>9}: {result['wall_s']:7.1f} s  cpu {result['cpu_s']:6.1f} s  {result['rows_per_s']:10,.0f} rows/s"
               f"  peak RSS {result['peak_rss_mb']:7,.0f} MiB  ({result['rows']:,} rows)")
     if len(results) == 2:
         print(f"    ratio: faultline / duckdb = {results['faultline']['wall_s'] / results['duckdb']['wall_s']:.2f}x")

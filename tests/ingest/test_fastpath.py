@@ -308,6 +308,8 @@ def test_a_failure_midway_leaves_the_workspace_unchanged(tmp_path, monkeypatch) 
     b"a\nb\n", b"a\nb", b"\xef\xbb\xbf a \r\n\r\n \t\nb\r\n", b"\n\n\n", b"x" * 10_000 + b"\n" + b"y\n",
     b"ok\n\xff\xfe\nstill ok\n", b" \x0b\x0cz\x0c \n", b"a\n\xef\xbb\xbf{b}\n \xef\xbb\xbf c\n\xef\xbb\xbf\n",
     b"short\n" + b"L" * 300 + b"\r\nafter\n", b"L" * 301, b"M" * 100 + b"\n" + b"N" * 101 + b"\n",
+    # lines of 11, 12 and 13 bytes (a string view holds up to 12 in itself), UTF-8 across the 4-byte prefix
+    b"12345678901\n123456789012\n1234567890123\n \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\n\xe2\x82\xac\xe2\x82\xac\nz",
 ])
 def test_lines_are_cut_as_the_row_reader_cuts_them(data: bytes) -> None:
     """Stripping, byte-order marks mid-file (files joined end to end) and lines over the limit alike."""
@@ -321,3 +323,77 @@ def test_lines_are_cut_as_the_row_reader_cuts_them(data: bytes) -> None:
         found += [(number, raw.decode("utf-8", "replace"), False) for number, raw in block.reference]
         found += [(row.line, row.raw, True) for row in block.problems]
     assert sorted(found) == expected
+
+
+# A key given twice: Python keeps the last value, DuckDB the first, so every object SQL reads must be
+# checked for repeats (the first, middle or last key repeated, three times, and not repeated at all).
+DUPLICATE_KEY_LINES: list[bytes] = [
+    b'{"id": "d1", "request": {"model": "m", "model": "n", "messages": [{"role": "user", "content": "x"}]}}',
+    b'{"id": "d2", "request": {"messages": [{"role": "user", "content": "x"}], "temperature": 1, "temperature": 2}}',
+    b'{"id": "d3", "request": {"messages": [{"role": "user", "content": "x", "content": "y"}]}}',
+    b'{"id": "d4", "request": {"messages": [{"role": "user", "content": "x", "name": "a", "name": "a"}]}}',
+    b'{"id": "d5", "request": {"messages": []}, "response": {"choices": [], "choices": [{"message": {"role": "a"}}]}}',
+    b'{"id": "d6", "request": {"messages": []}, "response": {"choices": [{"message": {"role": "a", "content": "x"},'
+    b' "finish_reason": "stop", "finish_reason": "length"}]}}',
+    b'{"id": "d7", "request": {"messages": []}, "response": {"choices": [{"message": {"role": "a", "content": "x",'
+    b' "content": "y"}}]}}',
+    b'{"id": "d8", "request": {"messages": []}, "response": {"choices": [{"message": {"role": "a", "content": "x"}}],'
+    b' "usage": {"prompt_tokens": 1, "completion_tokens": 2, "prompt_tokens": 3}}}',
+    b'{"id": "d9", "request": {"messages": []}, "feedback": {"thumbs": "up", "thumbs": "down"}}',
+    b'{"id": "d10", "request": {"messages": []}, "feedback": {"rating": 2, "comment": "a", "comment": "b"}}',
+    b'{"id": "d11", "request": {"messages": []}, "response": {"choices": [{"message": {"role": "a", "tool_calls":'
+    b' [{"id": "c", "id": "d", "function": {"name": "f", "arguments": "{}"}}]}}]}}',
+    b'{"id": "d12", "request": {"messages": []}, "response": {"choices": [{"message": {"role": "a", "tool_calls":'
+    b' [{"id": "c", "function": {"name": "f", "name": "g", "arguments": "{}"}}]}}]}}',
+    b'{"id": "d13", "request": {"messages": []}, "metadata": {"a": 1, "b": 2, "a": 3, "a": 4}}',
+    b'{"id": "d14", "request": {"messages": [], "tools": [{"type": "function", "type": "other"}]}}',
+    b'{"id": "d15", "request": {"messages": []}, "error": {"code": 1, "code": 2}}',
+    b'{"id": "d16", "timestamp": "2026-11-09T10:07:00Z", "request": {"messages": []}, "timestamp": "2026-11-10T10:07:00Z"}',
+    b'{"id": "d17", "request": {"messages": []}, "response": {"choices": [{"message": {}}]}, "metadata": {}}',
+    b'{"id": "d18", "request": {"messages": [{"role": "user", "content": "x"}]}, "user": "a", "latency_ms": 3}',
+]
+
+
+def test_duplicate_keys_match_the_reference(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "duplicates.jsonl"
+    path.write_bytes(b"\n".join(DUPLICATE_KEY_LINES) + b"\n")
+    fast = _assert_same(tmp_path, path, monkeypatch)
+    assert len(fast["records"]) + len(fast["quarantine"]) == len(DUPLICATE_KEY_LINES)
+
+
+# JSON that DuckDB reads and Python reads otherwise, or refuses: NaN and Infinity in every position
+# (Python reads them, DuckDB's reader differs), trailing commas, control characters escaped as \u00XX
+# (DuckDB writes their hex digits in upper case), next to the same words inside strings, which are fine.
+LENIENT_JSON_LINES: list[bytes] = [
+    b'{"id": "n1", "request": {"messages": [], "temperature": NaN}}',
+    b'{"id": "n2", "request": {"messages": [], "temperature": -Infinity}}',
+    b'{"id": "n3", "request": {"messages": [], "stop": [Infinity, NaN]}}',
+    b'{"id": "n4", "request": {"messages": []}, "latency_ms":NaN}',
+    b'{"id": "n5", "request": {"messages": []}, "metadata": {"x": [1,\tNaN]}}',
+    b'{"id": "n6", "request": {"messages": [{"role": "user", "content": "NaN and Infinity, -Infinity: [NaN]"}]}}',
+    b'{"id": "n7", "request": {"messages": [], "temperature": nan}}',  # DuckDB reads any case, Python refuses
+    b'{"id": "n8", "request": {"messages": []}, "latency_ms": -inf}',
+    b'{"id": "n9", "request": {"messages": []}, "metadata": {"x": INF, "y": -NAN, "z": iNfInItY}}',
+    b'{"id": "n10", "request": {"messages": []}, "latency_ms": 1e400}',
+    b'{"id": "n11", "request": {"messages": [{"role": "user", "content": "Subject: information, infinite: nan-ish"}]}}',
+    b'{"id": "c1", "request": {"messages": []}, "metadata": {"a": 1, }}',
+    b'{"id": "c2", "request": {"messages": [], "stop": ["x",\t]}}',
+    b'{"id": "c3", "request": {"messages": [{"role": "user", "content": "a,] b, } c"}]}}',
+    b'{"id": "u1", "request": {"messages": [{"role": "user", "content": "\\u0000 \\u001f \\u001F \\u0010"}]}}',
+    b'{"id": "u2", "request": {"messages": [{"role": "user", "content": "\\u00e9 \\u00FF \\u0020"}]}}',
+    b'{"id": "u3", "request": {"messages": [{"role": "user", "content": "\\\\u0001 is not an escape"}]}}',
+]
+
+
+# The same inside tool-call arguments, which are JSON text in a string: Python reads NaN there, not nan.
+LENIENT_ARGUMENTS = ["{\"x\": NaN}", "{\"x\": nan}", "{\"x\": -inf}", "[1, INFINITY]", "nan", " -Infinity ",
+                     "{\"q\": \"info: nan, inf]\"}", "{\"q\": \"financial information\"}", "{\"x\": [1,]}"]
+
+
+def test_lenient_json_matches_the_reference(tmp_path, monkeypatch) -> None:
+    calls = [json.dumps(_call(f"a{index}", response=_response(_tool_reply(arguments)))).encode()
+             for index, arguments in enumerate(LENIENT_ARGUMENTS)]
+    path = tmp_path / "lenient.jsonl"
+    path.write_bytes(b"\n".join(LENIENT_JSON_LINES + calls) + b"\n")
+    fast = _assert_same(tmp_path, path, monkeypatch)
+    assert len(fast["records"]) + len(fast["quarantine"]) == len(LENIENT_JSON_LINES) + len(calls)
