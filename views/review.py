@@ -50,6 +50,7 @@ BULK_KEY = "review_bulk_pending"
 BULK_OPEN_KEY = "review_bulk_open"
 FILTER_SEEN_KEY = "review_filter_seen"  # the queue filter of the last run, to notice a change
 STATE_FILTER_KEY = "review_f_state"
+TABS_KEY = "review_tabs"  # which tab is open: only the open one of Progress and Agreement is drawn
 STATE_LABELS = {"any": "Any", "todo": "To do", "unreviewed": "Unreviewed", "reviewed": "Reviewed",
                 "disputed": "Disputed", "adjudicated": "Adjudicated"}
 ORDER_LABELS = {"priority": "Priority (impact)", "uncertain": "Least sure first (the reader)", "newest": "Newest first",
@@ -553,13 +554,17 @@ on_screen = None
 if not filter_options(workspace).source_files:
     st.info("No records yet: ingest logs on the Ingest page, or load the demo data from the Overview.")
 else:
-    tabs = st.tabs(["Review", "Progress", "Agreement", "Tags", "Annotations"])
+    tabs = st.tabs(["Review", "Progress", "Agreement", "Tags", "Annotations"], key=TABS_KEY, on_change="rerun")
     with tabs[0]:
         on_screen = review_tab(workspace, reviewer)
-    with tabs[1]:
-        progress(workspace)
-    with tabs[2]:
-        agreement(workspace)
+    # The team's figures are drawn only while their tab is open: at tens of thousands of double
+    # reviews agreement takes a second, which every save-and-next would otherwise wait for.
+    if tabs[1].open:
+        with tabs[1]:
+            progress(workspace)
+    if tabs[2].open:
+        with tabs[2]:
+            agreement(workspace)
     with tabs[3]:
         taxonomy(workspace)
     with tabs[4]:

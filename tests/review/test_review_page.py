@@ -17,15 +17,19 @@ from review_data import add_cluster_run, load_calls
 from paths import ROOT
 
 PAGE = "views/review.py"
+TABS_KEY = "review_tabs"  # views/review.py's, which runs as a page script, not as a module to import
 
 
-def start(reviewer: str | None = None, **query: str) -> AppTest:
-    """The app, switched to the Review page with `query` in the URL; `reviewer` typed in the sidebar."""
+def start(reviewer: str | None = None, tab: str | None = None, **query: str) -> AppTest:
+    """The app, switched to the Review page with `query` in the URL; `reviewer` typed in the sidebar;
+    `tab` open (Progress and Agreement are drawn only while open)."""
     at = AppTest.from_file(ROOT / "app.py", default_timeout=120).run()
     assert not at.exception
     at.query_params.update(query)
     if reviewer is not None:
         at.session_state[ui.REVIEWER_KEY] = reviewer
+    if tab is not None:
+        at.session_state[TABS_KEY] = tab
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at
@@ -202,14 +206,14 @@ def test_agreement_shows_kappa_after_two_reviewers(workspace, calls):
     for reviewer, given in verdicts.items():
         for i, verdict in enumerate(given):
             save_review(workspace, calls[f"f-{i}"], reviewer, verdict=verdict)
-    at = start("lead")
+    at = start("lead", tab="Agreement")
     metric = widget(at.metric, "Verdict kappa")
     assert metric.value == "0.50"  # observed 3/4, expected 1/2
     assert widget(at.metric, "Records reviewed twice").value == "4"
 
 
 def test_the_second_review_share_is_a_setting(workspace, calls):
-    at = start("lead")
+    at = start("lead", tab="Agreement")
     widget(at.number_input, "Second review share (%)").set_value(25.0)
     click(at, "Save share", reviewer="lead")
     assert second_review_share(workspace) == 0.25
@@ -219,7 +223,7 @@ def test_a_lead_picks_one_answer_of_a_disputed_record(workspace, calls):
     save_review(workspace, calls["f-2"], "ana", verdict="hard_example", correction="ana's fix")
     save_review(workspace, calls["f-2"], "ben", verdict="not_a_failure")
     assert [item["record_id"] for item in disagreements(workspace)] == [calls["f-2"]]
-    at = start("lead")
+    at = start("lead", tab="Agreement")
     click(at, ui.plain("Pick ana's answer"), reviewer="lead")
     state = record_state(workspace, calls["f-2"])
     assert state.adjudicated_by == "lead" and state.verdict == "hard_example" and state.correction == "ana's fix"
@@ -229,7 +233,7 @@ def test_a_lead_picks_one_answer_of_a_disputed_record(workspace, calls):
 def test_a_lead_writes_the_final_answer(workspace, calls):
     save_review(workspace, calls["f-2"], "ana", verdict="hard_example")
     save_review(workspace, calls["f-2"], "ben", verdict="not_a_failure")
-    at = start("lead")
+    at = start("lead", tab="Agreement")
     widget(at.radio, "Final verdict").set_value("unsure")
     widget(at.text_area, "Final corrected answer").input("the lead's answer")
     click(at, "Save final answer", reviewer="lead")
@@ -317,7 +321,7 @@ def test_claim_a_batch_and_release_it(workspace, calls):
 def test_progress_per_mode_reviewer_and_day(workspace, calls):
     save_review(workspace, calls["f-0"], "ana", verdict="hard_example")
     save_review(workspace, calls["f-4"], "ben", verdict="not_a_failure")
-    at = start("ana")
+    at = start("ana", tab="Progress")
     tables = [frame.value for frame in at.dataframe]
     by_mode = next(table for table in tables if "remaining" in table.columns)
     assert by_mode["reviewed"].sum() == 2 and by_mode["remaining"].sum() == 4
