@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import needs_chromium, open_nav, select_row, shown
+from browser import needs_chromium, open_nav, select_row, settled, shown
 from mining.cluster import ClusterSettings, run_clustering
 from mining.ingest import ingest_paths
 from mining.store import Workspace
@@ -86,6 +86,8 @@ def test_a_reviewer_marks_a_hard_example_and_finds_it_after_a_reload(clustered, 
 
     # The Annotations tab exports every review event as JSONL.
     page.get_by_role("tab", name="Annotations").click()
+    page.wait_for_timeout(300)  # switching tabs reruns the page (only the open team tab is drawn):
+    settled(page)  # a button pressed while the rerun redraws it is lost
     with page.expect_download() as download:
         page.get_by_role("button", name="Export annotations (JSONL)").click()
     lines = [json.loads(line) for line in Path(download.value.path()).read_text().splitlines()]
