@@ -98,7 +98,7 @@ def test_a_bulk_preview_belongs_to_the_reviewer_who_made_it(workspace, calls):
 def test_a_pick_of_an_answer_that_changed_since_it_was_shown_is_refused(workspace, calls):
     save_review(workspace, calls["f-2"], "ana", verdict="hard_example", correction="ana's fix", at=T)
     save_review(workspace, calls["f-2"], "ben", verdict="not_a_failure", at=T)
-    at = start("lead")
+    at = start("lead", tab="Agreement")
     save_review(workspace, calls["f-2"], "ben", verdict="unsure", correction="ben's new fix")  # while the lead reads
     click(at, plain("Pick ben's answer"), reviewer="lead")
     assert record_state(workspace, calls["f-2"]).adjudicated_by is None
@@ -111,7 +111,7 @@ def test_a_pick_of_an_answer_that_changed_since_it_was_shown_is_refused(workspac
 def test_a_final_answer_written_against_reviews_that_changed_is_refused(workspace, calls):
     save_review(workspace, calls["f-2"], "ana", verdict="hard_example", at=T)
     save_review(workspace, calls["f-2"], "ben", verdict="not_a_failure", at=T)
-    at = start("lead")
+    at = start("lead", tab="Agreement")
     widget(at.radio, "Final verdict").set_value("unsure")
     widget(at.text_area, "Final corrected answer").input("the lead's answer")
     save_review(workspace, calls["f-2"], "ana", verdict="unsure", tags=["refusal"])  # still disputed: tags differ
