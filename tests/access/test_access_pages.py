@@ -111,6 +111,7 @@ def test_a_reviewer_reviews_but_cannot_take_a_lead_action(team, workspace):
     for page in ("views/export.py", "views/ingest.py", "views/evaluate.py", "views/quarantine.py"):
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(page)
+    at.session_state["review_tabs"] = "Agreement"  # where disputes are settled: drawn only while open
     at.switch_page("views/review.py").run()
     assert not at.exception and "Review" in titles(at)
     shown = infos(at)
