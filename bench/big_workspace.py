@@ -4,7 +4,7 @@ Run by hand (not a test): `python bench/big_workspace.py [--library-only] [--rev
 Debian's chromium (as the browser tests do) for the page timings.
 
 The workspace is built once and kept in bench/data/big_workspace.duckdb (gitignored; delete it to
-build again, about 10 minutes on 2 cores):
+build again, a few minutes on 2 cores):
 
 - the demo generator's 10,000 calls (mining.demo) are ingested, detected and clustered for real;
 - each call is then copied in SQL under new ids (failing calls 45 times, the others 115 times), with
