@@ -47,6 +47,7 @@ BLOCK_BYTES = 64 << 20  # large blocks: each costs one planning of the SQL below
 SCAN_BATCH_ROWS = 8192  # Arrow batch size: DuckDB hands batches to its threads, so a block uses all cores
 LAYOUT_CACHE = 100_000  # distinct compact JSON values whose Python layout is remembered
 SQL_LINE_BYTES = 1 << 20  # longer lines go to the reference: DuckDB's JSON functions need ~10x a line's size
+VIEW_BYTES = (1 << 31) - 1  # a string view's offset is an int32: a longer block (a line of gigabytes in it) is split in Python
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True  # what bytes.strip() removes
 
@@ -149,16 +150,26 @@ def _block(segment: bytes, first: int, limit: int) -> tuple[LineBlock, int]:
     reference = [(int(numbers[index]), segment[starts[index]:ends[index]]) for index in np.flatnonzero(long)]
     if reference:
         starts, ends, numbers = starts[~long], ends[~long], numbers[~long]
-    strings = _views(segment, raw, starts, ends)
-    try:
-        strings.validate(full=True)
-    except pa.ArrowInvalid:  # some line is not UTF-8: sort the lines one by one (rare)
+    block = _view_block(segment, raw, starts, ends, numbers)
+    if block is None:
         block = _block_by_line(segment, starts, ends, numbers)
-    else:
-        block = LineBlock(_batched({"line": pa.array(numbers), "raw": strings}))
     block.reference = sorted(block.reference + reference)
     block.problems = problems
     return block, count
+
+
+def _view_block(segment: bytes, raw: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                numbers: np.ndarray) -> LineBlock | None:
+    """The lines as string views, or None where they cannot be: some line is not UTF-8 (rare), or the
+    block is longer than a view's int32 offset reaches (a line of gigabytes in it)."""
+    if len(segment) > VIEW_BYTES:
+        return None
+    strings = _views(segment, raw, starts, ends)
+    try:
+        strings.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return LineBlock(_batched({"line": pa.array(numbers), "raw": strings}))
 
 
 def _with_bom(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -211,7 +222,7 @@ def _views(segment: bytes, raw: np.ndarray, starts: np.ndarray, ends: np.ndarray
 
 
 def _block_by_line(segment: bytes, starts: np.ndarray, ends: np.ndarray, numbers: np.ndarray) -> LineBlock:
-    """The slow split for a block holding non-UTF-8 lines: those go to the reference to be quarantined."""
+    """The slow split, for a block views cannot hold: non-UTF-8 lines go to the reference to be quarantined."""
     good_lines, good_texts, bad = [], [], []
     for start, end, number in zip(starts.tolist(), ends.tolist(), numbers.tolist()):
         line = segment[start:end]

@@ -311,8 +311,11 @@ def test_a_failure_midway_leaves_the_workspace_unchanged(tmp_path, monkeypatch) 
     # lines of 11, 12 and 13 bytes (a string view holds up to 12 in itself), UTF-8 across the 4-byte prefix
     b"12345678901\n123456789012\n1234567890123\n \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\n\xe2\x82\xac\xe2\x82\xac\nz",
 ])
-def test_lines_are_cut_as_the_row_reader_cuts_them(data: bytes) -> None:
-    """Stripping, byte-order marks mid-file (files joined end to end) and lines over the limit alike."""
+@pytest.mark.parametrize("view_bytes", [fastpath_openai.VIEW_BYTES, 8])
+def test_lines_are_cut_as_the_row_reader_cuts_them(data: bytes, view_bytes: int, monkeypatch) -> None:
+    """Stripping, byte-order marks mid-file (files joined end to end) and lines over the limit alike,
+    with string views and with the line-by-line split used for blocks too long for them."""
+    monkeypatch.setattr(fastpath_openai, "VIEW_BYTES", view_bytes)
     limit = 100
     expected = [(row.line, row.raw, row.error is not None and "longer than" in row.error)
                 for row in _jsonl_rows(io.BytesIO(data), limit)]
