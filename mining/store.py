@@ -47,18 +47,24 @@ def default_workspace_path() -> Path:
     return Path.home() / ".faultline" / "workspace.duckdb"
 
 
-def _review_state_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    """Migration 10: the kept review state, derived from the log already there. Imported here,
-    not at the top, because mining.review builds on this module."""
-    from mining.review.state_table import rebuild
+MigrationStep = Callable[[duckdb.DuckDBPyConnection], None]
+STAGE_STEP = "stage step"  # a migration a stage writes in Python and registers (register_migration_step)
+_stage_steps: dict[int, MigrationStep] = {}
 
-    rebuild(connection)
+
+def register_migration_step(version: int, step: MigrationStep) -> None:
+    """Give migration `version` (marked STAGE_STEP below) its work, written in Python by a stage.
+
+    Why registered and not imported: the work belongs to a later stage (mining.review derives its
+    kept state from its log), and this module imports no stage. The package's __init__ imports
+    every module that registers a step, so no workspace opens before they are all known."""
+    _stage_steps[version] = step
 
 
 # Numbered migrations. Append only: a workspace made by an older version is brought up to date by
 # running the migrations it has not seen, in order. Never edit a released migration. Each is SQL,
-# or a function of the connection where the work is defined in Python.
-MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], None]]] = [
+# or STAGE_STEP: Python work a stage registers (register_migration_step).
+MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
         "records, quarantine and the ingest log",
@@ -400,7 +406,7 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
     (
         10,
         "review state kept in tables, rewritten with each review event (mining.review.state_table)",
-        _review_state_tables,
+        STAGE_STEP,  # mining.review.state_table.rebuild
     ),
 ]
 
@@ -717,8 +723,8 @@ def _migrate(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
             continue
         connection.execute("BEGIN TRANSACTION")
         try:
-            if callable(sql):
-                sql(connection)
+            if sql == STAGE_STEP:
+                _stage_steps[version](connection)
             else:
                 connection.execute(sql)
             connection.execute("INSERT INTO schema_migrations (version, description) VALUES (?, ?)",

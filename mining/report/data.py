@@ -22,8 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from mining.review import EFFECTIVE_SQL, NOT_A_REVIEW, agreement_report, cohen_kappa
-from mining.review.state import REVIEWER_STATE
+from mining.review import EFFECTIVE_SQL, NOT_A_REVIEW, REVIEWER_STATE, agreement_report, cohen_kappa
 from mining.cluster import ModeKindTable, latest_run, list_clusters, mode_kind_table, trend
 from mining.detect import failures_sql
 from mining.export.history import list_exports

@@ -16,14 +16,14 @@ from mining.review.progress import progress_by_cluster, progress_by_reviewer, re
 from mining.review.queue import (ORDERS, STATES, QueueFilter, claim_batch, in_queue, next_record, queue_count,
                                  queue_page, queue_record_ids, release_claims)
 from mining.review.second_review import is_blind, second_review_share, set_second_review_share
-from mining.review.state import (EFFECTIVE_SQL, NOT_A_REVIEW, ReviewState, record_state, record_state_sql,
+from mining.review.state import (EFFECTIVE_SQL, NOT_A_REVIEW, REVIEWER_STATE, ReviewState, record_state, record_state_sql,
                                  reviewer_state, reviewer_state_sql, reviewer_states)
 from mining.review.suggest import Suggestion, suggestion_for, suggestions
 from mining.review.taxonomy import (UnknownTag, add_tag, describe_tag, list_tags, rename_tag, resolve_tag, retire_tag,
                                     tag_history)
 
 __all__ = [
-    "ACTIONS", "EFFECTIVE_SQL", "NOT_A_REVIEW", "ORDERS", "STATES", "VERDICTS", "Action", "QueueFilter", "ReviewError",
+    "ACTIONS", "EFFECTIVE_SQL", "NOT_A_REVIEW", "REVIEWER_STATE", "ORDERS", "STATES", "VERDICTS", "Action", "QueueFilter", "ReviewError",
     "ReviewEvent", "ReviewState", "UnknownTag", "add_tag", "adjudicate", "agreement_report", "bulk_apply",
     "bulk_preview", "claim_batch", "cohen_kappa", "describe_action", "describe_tag", "disagreements",
     "export_annotations", "import_annotations", "in_queue", "is_blind", "last_action", "list_events", "list_tags",

@@ -17,6 +17,7 @@ from typing import Iterable
 import duckdb
 
 from mining.review.state import LOG, RECORD_STATE, REVIEWER_STATE, record_state_sql, reviewer_state_sql
+from mining.store import register_migration_step
 
 CREATE_SQL = f"""
     CREATE TABLE IF NOT EXISTS {REVIEWER_STATE} (
@@ -60,3 +61,6 @@ def drift(cursor: duckdb.DuckDBPyConnection) -> list[str]:
             rows = cursor.execute(f"SELECT record_id FROM (SELECT * FROM {first} EXCEPT ALL SELECT * FROM {second})")
             found.update(row[0] for row in rows.fetchall())
     return sorted(found)
+
+
+register_migration_step(10, rebuild)  # the migration that adds the tables derives them from the log

@@ -10,10 +10,11 @@ least MIN_PER_CLASS times (yes or no). Confidence is the classifier's probabilit
 only a suggestion: the reviewer accepts it (one press, bound to the call) or not, and nothing
 is saved without them.
 
-The reader is kept per workspace in the process. The first is fitted in the request that finds
-enough reviews (tens of calls: milliseconds); after that, once RETRAIN_EVERY more review events
-came, a new one is fitted in a background thread with a lease of its own while the old one keeps
-answering, so a reviewer's save-and-next never waits for a fit over thousands of reviews. Only calls
+The reader is kept per workspace in the process and learns from the READER_SAMPLE latest settled
+reviews, read from the kept review state. The first is fitted in the request that finds enough
+reviews when they are few (tens of calls: milliseconds); otherwise, and once enough review events
+came since its fit, a new one is fitted in a background thread with a lease of its own while the
+old one keeps answering, so a reviewer's page run or save-and-next never waits for a fit. Only calls
 nobody reviewed yet get a suggestion. `doubt` (the verdict's uncertainty plus that of the surest
 tag) lets the queue put first the calls the reader knows least about, which reaches failure modes
 nobody reviewed yet sooner: every failing intent of CLINC150 after 75 reviews instead of 240
@@ -30,12 +31,14 @@ from typing import Any
 import numpy as np
 
 from mining.embed import embedding_settings, vectors_for
-from mining.review.state import NOT_A_REVIEW, record_state_sql
+from mining.review.state import NOT_A_REVIEW, RECORD_STATE
 from mining.store import Workspace
 
 MIN_REVIEWS = 10  # fewer reviewed calls than this teach nothing worth suggesting
 MIN_PER_CLASS = 3  # a verdict or tag seen fewer times than this is not suggested
-RETRAIN_EVERY = 10  # reviews since the last fit that make the reader learn again
+RETRAIN_EVERY = 10  # reviews since the last fit that make the reader learn again (or a twentieth of those it knows)
+READER_SAMPLE = 5_000  # the latest settled reviews a fit learns from: seconds to fit, whatever the log's size
+INLINE_FIT = 500  # up to this many reviews the first fit runs in the request (well under a second); beyond, in the background
 NOT_A_FAILURE = "not_a_failure"
 
 _readers: dict[str, "Reader"] = {}
@@ -106,19 +109,21 @@ def features(workspace: Workspace, record_ids: list[str]) -> tuple[list[str], np
     return kept, matrix
 
 
-def reviewed_labels(workspace: Workspace) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Every call with a settled verdict (not disputed, not skipped): record id -> (verdict, tags)."""
+def reviewed_labels(workspace: Workspace, limit: int | None = None) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Calls with a settled verdict (not disputed, not skipped), the `limit` latest changed (None: all):
+    record id -> (verdict, tags). Read from the kept review state, not derived from the whole log."""
     rows = workspace.cursor().execute(f"""
-        SELECT record_id, verdict, tags FROM ({record_state_sql()})
-        WHERE verdict IS NOT NULL AND verdict <> '{NOT_A_REVIEW}' AND NOT disputed""").fetchall()
+        SELECT record_id, verdict, tags FROM {RECORD_STATE}
+        WHERE verdict IS NOT NULL AND verdict <> '{NOT_A_REVIEW}' AND NOT coalesce(disputed, false)
+        ORDER BY last_change DESC, record_id LIMIT ?""", [limit if limit is not None else 2 ** 62]).fetchall()
     return {record_id: (verdict, tuple(tags or ())) for record_id, verdict, tags in rows}
 
 
 def train_reader(workspace: Workspace, labels: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> Reader | None:
-    """A reader fitted on `labels` (default: every settled review); None with too few to learn from."""
+    """A reader fitted on `labels` (default: the READER_SAMPLE latest settled reviews); None with too few to learn from."""
     from sklearn.linear_model import LogisticRegression
 
-    labels = reviewed_labels(workspace) if labels is None else labels
+    labels = reviewed_labels(workspace, READER_SAMPLE) if labels is None else labels
     if len(labels) < MIN_REVIEWS:
         return None
     ids, matrix = features(workspace, sorted(labels))
@@ -146,25 +151,32 @@ def _review_events(workspace: Workspace) -> int:
 
 
 def current_reader(workspace: Workspace) -> Reader | None:
-    """The workspace's reader. The first is fitted here, so the first suggestion shows as soon as enough
-    reviews exist; once RETRAIN_EVERY more review events came, a new one is fitted in the background
-    while this one keeps answering, so a save-and-next never waits for the fit."""
+    """The workspace's reader. The first is fitted here when it learns from few reviews, so the
+    first suggestion shows as soon as enough exist; otherwise, and once enough review events came
+    since (`_stale_after`), a new one is fitted in the background while the current one (or none)
+    keeps answering, so a page run or a save-and-next never waits for a fit."""
     key = str(workspace.path)
     events = _review_events(workspace)
     with _lock:
         reader, fitted_at = _readers.get(key), _fitted_at.get(key)
-        if reader is not None:
-            if events - fitted_at >= RETRAIN_EVERY and not _refit_running(key):
+        if fitted_at is not None and events - fitted_at < (_stale_after(reader) if reader is not None else 1):
+            return reader  # None too: with too few reviews, a fit is tried again only once another review came
+        if reader is not None or events > INLINE_FIT:
+            if not _refit_running(key):
                 _fitted_at[key] = events  # asked for once: the next page run does not start another
                 _refits[key] = threading.Thread(target=_refit, args=(workspace, events), daemon=True,
                                                 name=f"faultline-reader-{workspace.path.name}")
                 _refits[key].start()
             return reader
-        if fitted_at is not None and events == fitted_at:
-            return None  # too few reviews: a fit is tried again only once another review came
     reader = train_reader(workspace)
     _keep(key, reader, events)
     return reader
+
+
+def _stale_after(reader: Reader) -> int:
+    """Review events after which a reader is fitted again: RETRAIN_EVERY, or a twentieth of the
+    reviews it learnt from, so a big team's every tenth save does not start a fit of thousands."""
+    return max(RETRAIN_EVERY, reader.reviews // 20)
 
 
 def _refit_running(key: str) -> bool:

@@ -177,3 +177,16 @@ def test_the_queue_shows_what_the_reader_suggests_for_calls_nobody_reviewed(work
     shown = {source for source, text in said.items() if isinstance(text, str)}  # the table shows none as NaN
     assert shown and not {source for source, count in reviewed.items() if count} & shown  # reviewed: none
     assert set(said) <= set(source_of.values())
+
+
+def test_with_many_reviews_the_first_fit_runs_in_the_background_on_the_latest_reviews(workspace, loaded, monkeypatch):
+    monkeypatch.setattr(suggest, "INLINE_FIT", 5)
+    monkeypatch.setattr(suggest, "READER_SAMPLE", 12)
+    saved = review(workspace, loaded, 8)  # 24 reviews: more than INLINE_FIT
+    assert suggest.current_reader(workspace) is None  # the page run does not wait for the first fit
+    suggest.wait_for_refit(workspace, timeout=60)
+    reader = suggest.current_reader(workspace)
+    assert reader is not None and reader.reviews == 12  # learnt from the 12 latest settled reviews
+    latest = suggest.reviewed_labels(workspace, 12)
+    assert set(latest) == {loaded[source] for source in saved[-12:]}
+    assert len(suggest.reviewed_labels(workspace)) == 24
