@@ -271,7 +271,7 @@ def _compute_and_store(workspace: Workspace, run_id: str, settings: ClusterSetti
         progress(0.5, "telling recurring failures from one-offs")
         one_off = ~recurring(fitted, passing, seed)
     progress(0.52, f"grouping {int(np.sum(~one_off)):,} records ({settings.algorithm})"
-             + (f", a sample of {len(record_ids):,}" if sampled else ""))
+             + (f", of a sample of {len(fit):,} out of {len(record_ids):,}" if sampled else ""))
     grouped = np.flatnonzero(~one_off)
     neighbours = neighbour_graph(fitted[grouped], settings.seed)
     assignment = _group(fitted, grouped, min_size, settings, neighbours)

@@ -38,7 +38,7 @@ MIN_REVIEWS = 10  # fewer reviewed calls than this teach nothing worth suggestin
 MIN_PER_CLASS = 3  # a verdict or tag seen fewer times than this is not suggested
 RETRAIN_EVERY = 10  # reviews since the last fit that make the reader learn again (or a twentieth of those it knows)
 READER_SAMPLE = 5_000  # the latest settled reviews a fit learns from: seconds to fit, whatever the log's size
-INLINE_FIT = 500  # up to this many reviews the first fit runs in the request (well under a second); beyond, in the background
+INLINE_FIT = 500  # up to this many review events the first fit runs in the request (well under a second); beyond, in the background
 NOT_A_FAILURE = "not_a_failure"
 
 _readers: dict[str, "Reader"] = {}
@@ -115,7 +115,7 @@ def reviewed_labels(workspace: Workspace, limit: int | None = None) -> dict[str,
     rows = workspace.cursor().execute(f"""
         SELECT record_id, verdict, tags FROM {RECORD_STATE}
         WHERE verdict IS NOT NULL AND verdict <> '{NOT_A_REVIEW}' AND NOT coalesce(disputed, false)
-        ORDER BY last_change DESC, record_id LIMIT ?""", [limit if limit is not None else 2 ** 62]).fetchall()
+        ORDER BY last_change DESC, record_id {'' if limit is None else f'LIMIT {int(limit)}'}""").fetchall()
     return {record_id: (verdict, tuple(tags or ())) for record_id, verdict, tags in rows}
 
 
@@ -186,7 +186,7 @@ def _refit_running(key: str) -> bool:
 
 def _refit(workspace: Workspace, events: int) -> None:
     """Fit a new reader in its own lease and swap it in; on failure the current reader stays, and
-    RETRAIN_EVERY more reviews start another try."""
+    the next review events that make it stale start another try."""
     try:
         with workspace.lease():
             reader = train_reader(workspace)
@@ -215,7 +215,7 @@ def wait_for_refit(workspace: Workspace, timeout: float | None = None) -> None:
 
 
 def forget_readers() -> None:
-    """Drop every fitted reader, once background fits end (tests, and a workspace replaced on disk)."""
+    """Drop every fitted reader, once background fits end (tests start each from none)."""
     with _lock:
         threads = list(_refits.values())
     for thread in threads:
