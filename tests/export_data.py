@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mining.export.plan import ExportRequest
+from mining.export.selection import ExportFilter
+from mining.export.writer import ExportResult, make_export
 from mining.ingest import ingest_paths
 from mining.review import save_review
 from mining.store import Workspace
@@ -122,3 +125,10 @@ def build(workspace: Workspace, folder: Path) -> dict[str, str]:
         save_review(workspace, ids[source_id], "ana", verdict="not_a_failure")
     save_review(workspace, ids["bill-0"], "bo", verdict="hard_example", tags=["wrong_answer"])
     return ids
+
+
+def export_training_rows(workspace: Workspace, out: Path, verdict: str = "hard_example") -> ExportResult:
+    """SFT rows and DPO pairs of the calls reviewed with `verdict`, exported to `out` (what training reads)."""
+    _, result = make_export(workspace, ExportRequest(kinds=("sft", "dpo"), filter=ExportFilter(verdicts=(verdict,))),
+                            out)
+    return result

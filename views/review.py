@@ -127,8 +127,7 @@ def claim_buttons(workspace: Workspace, f: QueueFilter, reviewer: str) -> None:
 def with_suggestions(workspace: Workspace, rows: pl.DataFrame) -> pl.DataFrame:
     """The page's rows with what the small reader suggests for those nobody reviewed yet (its verdict,
     how sure, its tags), so newly ingested failures arrive labelled with the mode or tag they resemble."""
-    ids = rows.filter((pl.col("reviews") == 0) & ~pl.col("adjudicated"))["record_id"].to_list()
-    found = suggestions(workspace, ids) if ids else {}
+    found = suggestions(workspace, rows["record_id"].to_list())
     names = {tag.tag_id: tag.name for tag in list_tags(workspace)} if found else {}
     said = {record_id: f"{ui.VERDICT_LABELS.get(s.verdict, s.verdict)} {s.confidence:.0%}"
             + "".join(f" · {names.get(tag, tag)}" for tag, _ in s.tags) for record_id, s in found.items()}

@@ -210,19 +210,20 @@ def plan_export(workspace: Workspace, request: ExportRequest, progress: Progress
         source = masked_golden if name == "golden" else list(masked.values())
         kinds[name] = _build(KINDS[name], source, context, counter, request.max_tokens, excluded)
     if leaks:
+        leaked = {leak.record_id for leak in leaks}
         for plan in kinds.values():
             if plan.kind.training:
-                plan.warnings.append(_guard_note(plan, len(leaks), request.leak_threshold))
+                plan.warnings.append(_guard_note(plan, leaked, request.leak_threshold))
     progress(1.0, f"{sum(len(plan.rows) for plan in kinds.values()):,} rows planned")
     return ExportPlan(request, examples, golden, leaks, kinds, redactor.report(), redactor.distinct(),
                       counter.exact, added)
 
 
-def _guard_note(plan: KindPlan, leaks: int, threshold: float) -> str:
-    """What the leak guard took from a training kind, and what would keep more."""
-    removed = sum(1 for row in plan.left_out if row.reason.startswith(("same input as golden", "near duplicate of golden")))
+def _guard_note(plan: KindPlan, leaked: set[str], threshold: float) -> str:
+    """What the leak guard (`leaked`: the records it keeps out) took from a training kind, and what would keep more."""
+    removed = sum(1 for row in plan.left_out if row.record_id in leaked)
     return (f"{plan.kind.name}: the leak guard kept {plural(removed, 'row')} out as the same as or near duplicates "
-            f"of golden items ({plural(leaks, 'record')} in all, cosine >= {threshold:g}); a smaller golden set, "
+            f"of golden items ({plural(len(leaked), 'record')} in all, cosine >= {threshold:g}); a smaller golden set, "
             "golden items picked from other requests, or a higher near-duplicate threshold keeps more")
 
 

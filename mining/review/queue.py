@@ -130,19 +130,22 @@ _ORDER_BY = {
 }
 
 
-def _query(workspace: Workspace, f: QueueFilter, reviewer: str | None, at: datetime | None) -> tuple[str, dict[str, Any]]:
+def _query(workspace: Workspace, f: QueueFilter, reviewer: str | None, at: datetime | None,
+           ranked: bool = True) -> tuple[str, dict[str, Any]]:
+    """The queue's SELECT and its parameters; `ranked` False leaves out its order and the reader's
+    doubts, which a count does not need."""
     if f.order not in ORDERS:
         raise ValueError(f"unknown order {f.order!r}; use one of {', '.join(ORDERS)}")
     where = _where(f, reviewer)
     run = latest_run(workspace)
     params = {**where.params, "run_id": run["run_id"] if run else None, "reviewer": reviewer, "at": at or now_utc()}
     base = _base_sql(second_review_share(workspace))
-    if f.order == "uncertain":
+    if f.order == "uncertain" and ranked:
         doubts = _doubts(workspace, base, params)
         params.update(doubt_ids=list(doubts), doubt_values=list(doubts.values()))
         base = (f"SELECT b.*, d.doubt FROM ({base}) b LEFT JOIN (SELECT unnest($doubt_ids::VARCHAR[]) AS record_id, "
                 f"unnest($doubt_values::DOUBLE[]) AS doubt) d USING (record_id)")
-    sql = f"SELECT * FROM ({base}) WHERE {where.sql} ORDER BY {_order(f)}"
+    sql = f"SELECT * FROM ({base}) WHERE {where.sql}" + (f" ORDER BY {_order(f)}" if ranked else "")
     return sql, params
 
 
@@ -190,8 +193,9 @@ def queue_page(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: s
 
 def queue_count(workspace: Workspace, f: QueueFilter = QueueFilter(), reviewer: str | None = None,
                 at: datetime | None = None) -> int:
-    """How many failures the filter holds, for paging and a bulk action's confirmation."""
-    sql, params = _query(workspace, f, reviewer, at)
+    """How many failures the filter holds, for paging and a bulk action's confirmation. The order
+    changes no count, so "uncertain" does not ask the reader for its doubts here as well as for the page."""
+    sql, params = _query(workspace, f, reviewer, at, ranked=False)
     return workspace.cursor().execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
 
 

@@ -227,19 +227,21 @@ def forget_readers() -> None:
 
 
 def suggestion_for(workspace: Workspace, record_id: str) -> Suggestion | None:
-    """The reader's suggestion for a call nobody has reviewed yet; None for a reviewed call (a
-    suggestion there would echo another reviewer's answer, and break a blind second review)."""
-    reviewed = workspace.cursor().execute("SELECT 1 FROM review_events WHERE record_id = ? LIMIT 1",
-                                          [record_id]).fetchone()
-    return None if reviewed else suggestions(workspace, [record_id]).get(record_id)
+    """The reader's suggestion for one call (see `suggestions`); None for a reviewed call."""
+    return suggestions(workspace, [record_id]).get(record_id)
 
 
 def suggestions(workspace: Workspace, record_ids: list[str]) -> dict[str, Suggestion]:
-    """The reader's suggestion for each of `record_ids` it can read; empty with too few reviews."""
+    """The reader's suggestion for each of `record_ids` nobody has reviewed yet (no review event at all:
+    on a reviewed call a suggestion would echo another reviewer's answer and break a blind second
+    review); empty with too few reviews. The review form and the queue's column ask the same."""
     reader = current_reader(workspace)
     if reader is None or not record_ids:
         return {}
-    ids, matrix = features(workspace, record_ids)
+    reviewed = {row[0] for row in workspace.cursor().execute(
+        f"SELECT record_id FROM {RECORD_STATE} WHERE record_id IN (SELECT unnest(?::VARCHAR[]))",
+        [record_ids]).fetchall()}
+    ids, matrix = features(workspace, [record_id for record_id in record_ids if record_id not in reviewed])
     return dict(zip(ids, reader.suggest(matrix))) if ids else {}
 
 

@@ -12,7 +12,7 @@ from mining.cluster import ClusterSettings, run_clustering
 from mining.cluster.algorithms import NOISE, mode_reach, within_reach
 from mining.cluster.sample_fit import ASSIGN_CHUNK, assign_locally, fit_rows
 from mining.cluster.views import member_source_ids
-from test_cluster import _cluster_of_each_mode, _load
+from cluster.test_cluster import _cluster_of_each_mode, _load
 
 
 def test_a_run_fitted_on_a_sample_places_every_failure_in_its_mode(workspace, tmp_path):

@@ -8,12 +8,9 @@ from pathlib import Path
 import pytest
 
 from browser import needs_chromium, open_nav, settled, shown
-from export_data import build
+from export_data import build, export_training_rows
 from tiny_model import save_tiny_chat_model
 from mining.export.golden import add_golden
-from mining.export.plan import ExportRequest
-from mining.export.selection import ExportFilter
-from mining.export.writer import make_export
 from mining.store import Workspace
 
 pytestmark = needs_chromium
@@ -26,8 +23,7 @@ def workspace_file(tmp_path: Path) -> Path:
     workspace = Workspace.open(path)
     ids = build(workspace, tmp_path)
     add_golden(workspace, [ids["bill-2"], ids["net-1"]], "ana")
-    make_export(workspace, ExportRequest(kinds=("sft", "dpo"), filter=ExportFilter(verdicts=("hard_example",))),
-                tmp_path / "exports")
+    export_training_rows(workspace, tmp_path / "exports")
     Workspace.close_all()
     return path
 

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 import ui
 from mining.store import Workspace
 from review_data import load_calls
-from test_access_pages import PASSWORDS, write_settings
+from access.test_access_pages import PASSWORDS, write_settings
 from paths import ROOT
 
 
@@ -99,7 +99,7 @@ def sign_in(at: AppTest, name: str) -> AppTest:
 
 
 def test_in_team_mode_only_a_lead_follows_a_workspace_link(workspace, other):
-    from test_access_pages import LocalUser, hash_password
+    from access.test_access_pages import LocalUser, hash_password
 
     path, _ = other
     write_settings("team = true\n", {name: LocalUser(name, role, hash_password(PASSWORDS[name]))

@@ -117,6 +117,18 @@ def test_a_reviewed_call_gets_no_suggestion_so_a_blind_second_review_stays_blind
     assert suggest.suggestion_for(workspace, loaded["refund-12"]) is None
 
 
+def test_the_queue_and_the_form_agree_on_which_calls_get_a_suggestion(workspace, loaded):
+    """A call with only a note or a skip is not a call nobody touched: neither place suggests for it
+    (the queue once counted only verdicts and suggested where the form did not)."""
+    review(workspace, loaded, 6)
+    save_review(workspace, loaded["refund-12"], "bo", note="looked, not sure yet")
+    save_review(workspace, loaded["login-12"], "bo", verdict="skip")
+    asked = [loaded["refund-12"], loaded["login-12"], loaded["shipping-12"]]
+    found = suggest.suggestions(workspace, asked)
+    assert set(found) == {loaded["shipping-12"]}
+    assert [suggest.suggestion_for(workspace, record_id) is not None for record_id in asked] == [False, False, True]
+
+
 def test_the_review_form_shows_the_suggestion_and_one_press_accepts_it_for_that_call(workspace, loaded):
     """Not pre-filled: a Save press landing on a form just redrawn for another call would save a verdict
     nobody looked at (tests/e2e/test_review_integrity_browser.py races exactly that)."""
@@ -144,7 +156,7 @@ def test_the_review_form_shows_the_suggestion_and_one_press_accepts_it_for_that_
 
 
 def test_the_uncertain_order_puts_first_the_mode_nobody_reviewed(workspace, loaded):
-    from mining.review import QueueFilter, queue_record_ids
+    from mining.review import QueueFilter, queue_count, queue_record_ids
 
     assert queue_record_ids(workspace, QueueFilter(order="uncertain")) == queue_record_ids(workspace, QueueFilter())
     for mode in ("refund", "login"):  # shipping: nobody has reviewed a call of it
@@ -156,6 +168,8 @@ def test_the_uncertain_order_puts_first_the_mode_nobody_reviewed(workspace, load
     assert shipping >= 16, [source_of[record_id] for record_id in first]
     by_priority = queue_record_ids(workspace, QueueFilter(state="unreviewed"), limit=18)
     assert sum(source_of[record_id].startswith("shipping-") for record_id in by_priority) < shipping
+    assert queue_count(workspace, QueueFilter(state="unreviewed", order="uncertain")) \
+        == queue_count(workspace, QueueFilter(state="unreviewed")) == sum(map(len, MODES.values())) - 16  # failures
 
 
 def test_the_queue_shows_what_the_reader_suggests_for_calls_nobody_reviewed(workspace, loaded):

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from export_data import build
+from export_data import build, export_training_rows
 from tiny_model import save_tiny_chat_model
-from mining.export.plan import ExportRequest
-from mining.export.selection import ExportFilter
-from mining.export.writer import make_export
 from mining.store import Workspace
 from mining.train import MIN_ROWS
 
@@ -22,9 +19,7 @@ def export_folder(tmp_path_factory) -> Path:
     workspace = Workspace.open(folder / "workspace.duckdb")
     try:
         build(workspace, folder)
-        _, result = make_export(workspace, ExportRequest(kinds=("sft", "dpo"),
-                                                         filter=ExportFilter(verdicts=("hard_example",))),
-                                folder / "out")
+        result = export_training_rows(workspace, folder / "out")
     finally:
         Workspace.close_all()
     assert result.manifest["kinds"]["sft"]["rows"] >= MIN_ROWS and result.manifest["kinds"]["dpo"]["rows"] >= MIN_ROWS

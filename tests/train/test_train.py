@@ -15,12 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from export_data import build
+from export_data import build, export_training_rows
 from tiny_model import LINEAR_LAYERS
 from mining.__main__ import main
-from mining.export.plan import ExportRequest
-from mining.export.selection import ExportFilter
-from mining.export.writer import make_export
 from mining.store import Workspace
 from mining.train import MIN_ROWS, TrainingError, TrainSettings, load_trained, train_from_export
 from mining.train.data import read_training_data
@@ -167,9 +164,7 @@ def test_an_export_with_too_few_rows_says_why_and_what_would_help(base_model, tm
     workspace = Workspace.open(tmp_path / "workspace.duckdb")
     try:
         build(workspace, tmp_path)
-        _, result = make_export(workspace, ExportRequest(kinds=("sft", "dpo"),
-                                                         filter=ExportFilter(verdicts=("not_a_failure",))),
-                                tmp_path / "out")
+        result = export_training_rows(workspace, tmp_path / "out", "not_a_failure")
     finally:
         Workspace.close_all()
     with pytest.raises(TrainingError) as refused:

@@ -8,14 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from export_data import build
+from export_data import build, export_training_rows
 from tiny_model import save_tiny_chat_model
 from mining import jobs
 from mining.evaluate.runs import list_runs
 from mining.export.golden import add_golden
-from mining.export.plan import ExportRequest
-from mining.export.selection import ExportFilter
-from mining.export.writer import make_export
 from paths import ROOT
 
 PAGE = "views/train.py"
@@ -26,8 +23,7 @@ def exported(workspace, tmp_path) -> tuple[Path, Path]:
     """An export of reviewed hard examples and a tiny base model, both inside the workspace's folder."""
     ids = build(workspace, tmp_path)
     add_golden(workspace, [ids["bill-2"], ids["net-1"]], "ana")
-    make_export(workspace, ExportRequest(kinds=("sft", "dpo"), filter=ExportFilter(verdicts=("hard_example",))),
-                tmp_path / "exports")
+    export_training_rows(workspace, tmp_path / "exports")
     return tmp_path / "exports", save_tiny_chat_model(tmp_path / "base")
 
 
