@@ -50,6 +50,7 @@ BULK_KEY = "review_bulk_pending"
 BULK_OPEN_KEY = "review_bulk_open"
 FILTER_SEEN_KEY = "review_filter_seen"  # the queue filter of the last run, to notice a change
 STATE_FILTER_KEY = "review_f_state"
+ACCEPT_KEY = "Alt+A"  # the one key that accepts the reader's suggestion
 TABS_KEY = "review_tabs"  # which tab is open: only the open one of Progress and Agreement is drawn
 STATE_LABELS = {"any": "Any", "todo": "To do", "unreviewed": "Unreviewed", "reviewed": "Reviewed",
                 "disputed": "Disputed", "adjudicated": "Adjudicated"}
@@ -271,7 +272,8 @@ def reader_suggestion(workspace: Workspace, record: dict[str, Any], tags: dict[s
     st.info(ui.plain(f"The reader, which learnt from the reviews so far, suggests: {text}."),
             icon=":material/auto_awesome:")
     st.button("Accept the suggestion", key=f"review_accept_{version}", icon=":material/done_all:",
-              help="Saves this verdict and these tags as your review, then opens the next call.",
+              shortcut=ACCEPT_KEY, help=f"Saves this verdict and these tags as your review, then opens the next "
+                                        f"call ({ACCEPT_KEY}).",
               **ui.bound_press("accept", version, f"Accept the suggestion on call {call_label(record)}"))
     if not ui.take_press("accept", version) or ui.need_reviewer("a review"):
         return
